@@ -1,0 +1,1 @@
+"""User-facing front ends: the `ragdesk` command (and, later, the Streamlit chat)."""

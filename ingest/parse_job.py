@@ -1,0 +1,135 @@
+"""The unit of work a parser process runs: one file -> chunks, or a one-line failure.
+
+Runs in a separate process (see pipeline.py) so that a parser that crashes, hangs or eats
+memory costs one file, not the batch: each process has an address-space cap and each job
+an alarm.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from ingest.chunk import Chunker
+from ingest.errors import UnreadableDocument
+from ingest.parse import parse_document
+from ingest.sniff import sniff_format
+from rag_core.types import Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingSpec:
+    model_path: str
+    chunk_tokens: int
+    chunk_overlap: int
+    max_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    path: Path
+    source: str
+    file_hash: str
+    size: int
+    mtime_ns: int
+    acl: tuple[str, ...]
+    ingested_at: str
+    chunking: ChunkingSpec
+    pdf_engine: str = "pypdf"
+    max_file_bytes: int = 256 << 20
+    max_unzipped_bytes: int = 512 << 20
+    max_text_chars: int = 64 << 20
+    timeout_s: int = 600
+
+
+@dataclass(slots=True)
+class ParseResult:
+    source: str
+    format: str = ""
+    title: str = ""
+    chunks: list[Chunk] = field(default_factory=list)
+    error: str | None = None
+    seconds_parse: float = 0.0
+    seconds_chunk: float = 0.0
+
+
+_chunkers: dict[ChunkingSpec, Chunker] = {}
+
+
+def limit_process_memory(max_bytes: int) -> None:
+    """Pool initializer: a parser that balloons gets MemoryError instead of the OOM killer."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > max_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _Timeout
+
+
+def run_parse_job(job: ParseJob) -> ParseResult:
+    result = ParseResult(source=job.source)
+    use_alarm = _in_main_thread()
+    if use_alarm:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(job.timeout_s)
+    try:
+        _parse_into(job, result)
+    except UnreadableDocument as exc:
+        result.error = exc.reason
+    except _Timeout:
+        result.error = f"parsing took longer than {job.timeout_s} s: skipped"
+    except MemoryError:
+        result.error = "too large to parse within the memory limit"
+    except RecursionError:
+        result.error = "document structure nested too deeply to parse"
+    except Exception as exc:  # an unexpected parser bug must cost one file, not the batch
+        result.error = f"parser error: {type(exc).__name__}: {str(exc)[:200]}"
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+    if result.error:
+        result.chunks = []
+    return result
+
+
+def _parse_into(job: ParseJob, result: ParseResult) -> None:
+    started = time.perf_counter()
+    size = job.path.stat().st_size
+    if size > job.max_file_bytes:
+        raise UnreadableDocument(
+            f"file is {size / 1e6:,.0f} MB, over the {job.max_file_bytes / 1e6:,.0f} MB limit"
+        )
+    fmt = sniff_format(job.path, job.max_unzipped_bytes)
+    doc = parse_document(job.path, fmt, job.pdf_engine)
+    total_chars = sum(len(b.text) for b in doc.blocks)
+    if total_chars > job.max_text_chars:
+        raise UnreadableDocument(
+            f"{total_chars / 1e6:,.0f} M characters of text, over the "
+            f"{job.max_text_chars / 1e6:,.0f} M limit"
+        )
+    parsed = time.perf_counter()
+    chunker = _chunkers.get(job.chunking)
+    if chunker is None:
+        spec = job.chunking
+        chunker = Chunker(spec.model_path, spec.chunk_tokens, spec.chunk_overlap, spec.max_tokens)
+        _chunkers[job.chunking] = chunker
+    result.chunks = chunker.chunk(doc, job.source, job.file_hash, list(job.acl), job.ingested_at)
+    result.format, result.title = doc.format, doc.title
+    result.seconds_parse = parsed - started
+    result.seconds_chunk = time.perf_counter() - parsed
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

@@ -1,0 +1,84 @@
+"""Parser processes: files parse in parallel with embedding, and a crash costs one file.
+
+`workers=0` parses in the calling process (debugging); otherwise a forkserver pool (fork is
+unsafe once torch has started its threads) with a bounded number of jobs in flight, so
+memory stays bounded whatever the batch size. A job whose process dies is retried alone;
+if it kills its process again it is reported as failed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from ingest.parse_job import ParseJob, ParseResult, limit_process_memory, run_parse_job
+
+
+class ParserPool:
+    def __init__(self, workers: int, memory_cap_bytes: int) -> None:
+        self._workers = workers
+        self._memory_cap = memory_cap_bytes
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["ingest.parse_job"])
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=context,
+            initializer=limit_process_memory,
+            initargs=(self._memory_cap,),
+        )
+
+    def run(self, jobs: Iterable[ParseJob]) -> Iterator[ParseResult]:
+        """Results in completion order, one per job."""
+        if self._workers == 0:
+            for job in jobs:
+                yield run_parse_job(job)
+            return
+        queue: deque[tuple[ParseJob, int]] = deque((job, 0) for job in jobs)
+        in_flight: dict[Future[ParseResult], tuple[ParseJob, int]] = {}
+        isolate = False  # after a crash, suspects run one at a time to find the culprit
+        try:
+            while queue or in_flight:
+                limit = 1 if isolate else self._workers * 2
+                while queue and len(in_flight) < limit:
+                    if self._executor is None:
+                        self._executor = self._new_executor()
+                    job, attempts = queue.popleft()
+                    in_flight[self._executor.submit(run_parse_job, job)] = (job, attempts)
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                crashed: list[tuple[ParseJob, int]] = []
+                for future in done:
+                    job, attempts = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        crashed.append((job, attempts))
+                if crashed:
+                    # every job in flight dies with the pool: requeue them all as suspects
+                    crashed.extend(in_flight.values())
+                    in_flight.clear()
+                    self._shutdown()
+                    isolate = True
+                    for job, attempts in reversed(crashed):
+                        if attempts >= 1 and len(crashed) == 1:
+                            yield ParseResult(
+                                source=job.source,
+                                error="the parser process crashed on this file "
+                                "(killed, out of memory, or a fault in a native library)",
+                            )
+                        else:
+                            queue.appendleft((job, attempts + 1))
+                elif isolate and not in_flight and all(a == 0 for _, a in queue):
+                    isolate = False
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

@@ -1,0 +1,258 @@
+"""discover -> hash/compare -> parse+chunk (parser processes) -> embed -> write -> manifest.
+
+Order of writes per file, which makes any crash repairable by the next run:
+1. upsert the new version's points (ids derive from path, content hash and chunk number);
+2. delete the file's points of any other version;
+3. record the file in the manifest.
+A failed parse touches nothing: the previous version stays searchable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ingest.discover import Failure, discover, file_hash
+from ingest.manifest import FileRecord, Manifest, manifest_path
+from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
+from ingest.parser_pool import ParserPool
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+from rag_core.sparse import sparse_document
+from rag_core.store import StoredPoint, VectorStore, iter_batches
+
+FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
+UPSERT_BATCH = 256
+
+
+@dataclass(slots=True)
+class IngestReport:
+    files_new: int = 0
+    files_updated: int = 0
+    files_unchanged: int = 0
+    files_pruned: int = 0
+    files_failed: int = 0
+    files_acl_updated: int = 0
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    embed_cache_hits: int = 0
+    seconds_total: float = 0.0
+    seconds_scan: float = 0.0
+    seconds_parse: float = 0.0
+    seconds_chunk: float = 0.0
+    seconds_embed: float = 0.0
+    seconds_write: float = 0.0
+    dry_run: bool = False
+    failures: list[Failure] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["files_failed"] = len(self.failures)
+        for key, value in data.items():
+            if key.startswith("seconds_"):
+                data[key] = round(value, 3)
+        return data
+
+
+class IngestProgress(Protocol):
+    def start(self, total_files: int) -> None: ...
+    def file_done(self, source: str, chunks: int, failed: bool) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total_files: int) -> None:
+        pass
+
+    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+        pass
+
+
+@dataclass(slots=True)
+class _Pending:
+    result: ParseResult
+    job: ParseJob
+    previous: FileRecord | None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def open_manifest(settings: Settings, store: VectorStore) -> Manifest:
+    return Manifest(manifest_path(settings.state_dir, store.location, store.collection))
+
+
+def run_ingest(
+    root: Path,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    progress: IngestProgress | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    progress = progress or _NoProgress()
+    report = IngestReport(dry_run=settings.dry_run)
+    ingested_at = now_iso()
+    acl = tuple(settings.groups)
+
+    found, walk_failures = discover(root)
+    report.failures.extend(walk_failures)
+    created = False if settings.dry_run else store.ensure_schema(embedder.info)
+    manifest = open_manifest(settings, store)
+    try:
+        if created:
+            manifest.clear()  # a new collection holds nothing the old manifest describes
+        known = manifest.all()
+        spec = ChunkingSpec(
+            model_path=str(embedder.model_path),
+            chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap,
+            max_tokens=embedder.max_chunk_tokens,
+        )
+        jobs: list[tuple[ParseJob, FileRecord | None]] = []
+        for entry in found:
+            try:
+                digest = file_hash(entry.path)
+            except OSError as exc:
+                report.failures.append(Failure(entry.source, f"cannot read: {exc.strerror}"))
+                continue
+            previous = known.get(entry.source)
+            if previous is not None and previous.file_hash == digest:
+                report.files_unchanged += 1
+                if previous.acl != acl:
+                    report.files_acl_updated += 1
+                    if not settings.dry_run:
+                        store.set_acl(entry.source, list(acl))
+                        manifest.put(replace(previous, acl=acl))
+                continue
+            job = ParseJob(
+                path=entry.path,
+                source=entry.source,
+                file_hash=digest,
+                size=entry.size,
+                mtime_ns=entry.mtime_ns,
+                acl=acl,
+                ingested_at=ingested_at,
+                chunking=spec,
+                pdf_engine=settings.pdf_engine,
+                max_file_bytes=settings.max_file_mb << 20,
+                max_unzipped_bytes=settings.max_unzipped_mb << 20,
+                max_text_chars=settings.max_text_mb << 20,
+                timeout_s=settings.parse_timeout_s,
+            )
+            jobs.append((job, previous))
+        on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
+        report.seconds_scan = time.perf_counter() - started
+
+        if settings.dry_run:
+            report.files_new = sum(1 for _, prev in jobs if prev is None)
+            report.files_updated = len(jobs) - report.files_new
+            report.files_pruned = len(set(known) - on_disk) if settings.prune else 0
+        else:
+            _process(jobs, settings, store, embedder, manifest, report, progress)
+            if settings.prune:
+                _prune(store, manifest, on_disk, report)
+            store.update_meta({"last_ingest": now_iso()})
+            if report.chunks_written:
+                write_started = time.perf_counter()
+                store.optimize()
+                report.seconds_write += time.perf_counter() - write_started
+    finally:
+        manifest.close()
+    report.files_failed = len(report.failures)
+    report.seconds_total = time.perf_counter() - started
+    return report
+
+
+def _process(
+    jobs: list[tuple[ParseJob, FileRecord | None]],
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    manifest: Manifest,
+    report: IngestReport,
+    progress: IngestProgress,
+) -> None:
+    previous_by_source = {job.source: prev for job, prev in jobs}
+    job_by_source = {job.source: job for job, _ in jobs}
+    progress.start(len(jobs))
+    pool = ParserPool(settings.workers, settings.parse_memory_mb << 20)
+    pending: list[_Pending] = []
+    pending_chunks = 0
+    for result in pool.run(job for job, _ in jobs):
+        report.seconds_parse += result.seconds_parse
+        report.seconds_chunk += result.seconds_chunk
+        if result.error is not None:
+            report.failures.append(Failure(result.source, result.error))
+            progress.file_done(result.source, 0, failed=True)
+            continue
+        job = job_by_source[result.source]
+        pending.append(_Pending(result, job, previous_by_source[result.source]))
+        pending_chunks += len(result.chunks)
+        if pending_chunks >= FLUSH_CHUNKS:
+            _write(pending, store, embedder, manifest, report, progress)
+            pending, pending_chunks = [], 0
+    _write(pending, store, embedder, manifest, report, progress)
+
+
+def _write(
+    pending: Sequence[_Pending],
+    store: VectorStore,
+    embedder: Embedder,
+    manifest: Manifest,
+    report: IngestReport,
+    progress: IngestProgress,
+) -> None:
+    if not pending:
+        return
+    chunks = [chunk for item in pending for chunk in item.result.chunks]
+    embed_started = time.perf_counter()
+    hits_before = embedder.stats.cache_hits
+    dense = embedder.embed([chunk.text for chunk in chunks])
+    report.chunks_embedded += len(chunks) - (embedder.stats.cache_hits - hits_before)
+    report.embed_cache_hits += embedder.stats.cache_hits - hits_before
+    report.seconds_embed += time.perf_counter() - embed_started
+
+    write_started = time.perf_counter()
+    points = [
+        StoredPoint(chunk.id, vector, sparse_document(chunk.text), chunk.payload())
+        for chunk, vector in zip(chunks, dense, strict=True)
+    ]
+    for batch in iter_batches(points, UPSERT_BATCH):
+        store.upsert(batch)
+    for item in pending:
+        job, result = item.job, item.result
+        store.delete_file(job.source, except_hash=job.file_hash)
+        manifest.put(
+            FileRecord(
+                source=job.source,
+                file_hash=job.file_hash,
+                size=job.size,
+                mtime_ns=job.mtime_ns,
+                chunks=len(result.chunks),
+                acl=job.acl,
+                format=result.format,
+                ingested_at=job.ingested_at,
+            )
+        )
+        if item.previous is None:
+            report.files_new += 1
+        else:
+            report.files_updated += 1
+        progress.file_done(job.source, len(result.chunks), failed=False)
+    report.chunks_written += len(points)
+    report.seconds_write += time.perf_counter() - write_started
+
+
+def _prune(store: VectorStore, manifest: Manifest, on_disk: set[str], report: IngestReport) -> None:
+    """Remove files gone from disk; also points no manifest row describes (crash orphans)."""
+    gone = set(manifest.all()) - on_disk
+    orphans = set(store.per_source()) - on_disk - gone
+    for source in sorted(gone | orphans):
+        store.delete_file(source)
+        manifest.remove(source)
+    report.files_pruned = len(gone)

@@ -1,0 +1,104 @@
+"""How a run looks on a terminal: a live progress bar, then a summary table."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from ingest.pipeline import IngestReport
+
+
+class _RatesColumn(ProgressColumn):
+    def __init__(self, owner: RichProgress) -> None:
+        super().__init__()
+        self._owner = owner
+
+    def render(self, task: Task) -> Text:
+        elapsed = max(time.perf_counter() - self._owner.started, 1e-6)
+        files = task.completed / elapsed
+        chunks = self._owner.chunks / elapsed
+        return Text(f"{files:5.1f} files/s {chunks:6.1f} chunks/s", style="cyan")
+
+
+class RichProgress:
+    """IngestProgress on a rich bar (to stderr, so --json output stays clean)."""
+
+    def __init__(self, console: Console) -> None:
+        self.chunks = 0
+        self.started = time.perf_counter()
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RatesColumn(self),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}", style="dim"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task("", total=0)
+
+    def start(self, total_files: int) -> None:
+        self.started = time.perf_counter()
+        self._progress.update(self._task, total=total_files)
+        self._progress.start()
+
+    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+        self.chunks += chunks
+        self._progress.update(self._task, advance=1, description=source[-50:])
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def summary_table(report: IngestReport) -> Table:
+    title = "ingest summary (dry run: nothing written)" if report.dry_run else "ingest summary"
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("files", justify="left")
+    table.add_column("", justify="right")
+    table.add_column("stage", justify="left")
+    table.add_column("seconds", justify="right")
+    files = [
+        ("new", report.files_new),
+        ("updated", report.files_updated),
+        ("unchanged", report.files_unchanged),
+        ("pruned", report.files_pruned),
+        ("failed", len(report.failures)),
+        ("chunks written", report.chunks_written),
+    ]
+    stages = [
+        ("scan + hash", report.seconds_scan),
+        ("parse", report.seconds_parse),
+        ("chunk", report.seconds_chunk),
+        ("embed", report.seconds_embed),
+        ("write", report.seconds_write),
+        ("total (wall)", report.seconds_total),
+    ]
+    for (name, count), (stage, seconds) in zip(files, stages, strict=True):
+        table.add_row(name, f"{count:,}", stage, f"{seconds:,.1f}")
+    if report.files_acl_updated:
+        table.caption = f"{report.files_acl_updated} unchanged file(s) got new access groups"
+    return table
+
+
+def failures_table(report: IngestReport) -> Table:
+    table = Table(title="files not indexed", header_style="bold red")
+    table.add_column("file")
+    table.add_column("reason")
+    for failure in report.failures:
+        table.add_row(failure.path, failure.reason)
+    return table

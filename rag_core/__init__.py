@@ -1,0 +1,1 @@
+"""Shared core of ragdesk: settings, the Qdrant store, embeddings, retrieval, answers."""

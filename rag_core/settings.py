@@ -1,0 +1,101 @@
+"""One configuration object for every ragdesk entry point.
+
+Values come from (highest first) explicit arguments, `RAGDESK_*` environment variables,
+an optional `.env` file, then the defaults below. Code receives a `Settings` instance;
+nothing deep inside reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PdfEngine = Literal["pypdf", "pdfium"]
+
+
+def _split_groups(value: object) -> object:
+    if isinstance(value, str):
+        return [g.strip() for g in value.split(",") if g.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAGDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where local state lives: the embedded Qdrant, manifests, caches, models.
+    data_dir: Path = Path("data")
+    qdrant_path: Path | None = Field(
+        default=None, description="Embedded Qdrant folder (default: DATA_DIR/qdrant)."
+    )
+    qdrant_url: str | None = Field(default=None, description="Qdrant server URL; wins over path.")
+    qdrant_api_key: str | None = None
+    collection: str = Field(default="documents", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+    # Embedding: a packaged preset name or a path to a sentence-transformers model folder.
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = Field(default=16, ge=1, le=512)
+    embed_threads: int = Field(default=0, ge=0, description="Torch threads; 0 = all cores.")
+
+    # Chunking, in embedder tokens (the model window bounds chunk_tokens).
+    chunk_tokens: int = Field(default=200, ge=32, le=8192)
+    chunk_overlap: int = Field(default=30, ge=0, le=1024)
+
+    # Ingestion run options (the `ingest` flags; every one has an env var too).
+    groups: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    prune: bool = False
+    dry_run: bool = False
+    workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
+    json_summary: Path | None = None
+    pdf_engine: PdfEngine = "pypdf"
+
+    # Limits that keep bad input from taking the machine down.
+    max_file_mb: int = Field(default=256, ge=1)
+    max_unzipped_mb: int = Field(default=512, ge=1, description="Cap on an office zip's content.")
+    max_text_mb: int = Field(default=64, ge=1, description="Cap on text extracted from one file.")
+    parse_timeout_s: int = Field(default=600, ge=1)
+    parse_memory_mb: int = Field(default=4096, ge=256, description="Address-space cap per parser.")
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _groups_from_csv(cls, value: object) -> object:
+        return _split_groups(value)
+
+    @field_validator("groups")
+    @classmethod
+    def _groups_not_empty(cls, value: list[str]) -> list[str]:
+        return value or ["*"]
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def qdrant_dir(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env/.env, with explicit (non-None) overrides on top: CLI flags."""
+    from pydantic import ValidationError
+
+    from rag_core.types import ConfigurationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc

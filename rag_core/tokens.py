@@ -1,0 +1,49 @@
+"""Token counting with the embedder's own tokenizer, without loading torch.
+
+Chunk sizes are measured in the tokens the embedding model will see, so that no chunk is
+silently truncated by the model window. Parser processes use this too (cheap to load).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+SPECIAL_TOKENS = 2  # [CLS] ... [SEP] added by BERT-style encoders
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(model_path: str) -> Tokenizer:
+    tokenizer = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+    tokenizer.no_truncation()  # tokenizer.json ships with truncation on: it would hide sizes
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def token_counter(model_path: str) -> Callable[[str], list[int]]:
+    """The callable llama-index splitters take: text -> token ids (no special tokens)."""
+    tokenizer = load_tokenizer(model_path)
+
+    def encode(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False).ids
+
+    return encode
+
+
+def model_window(model_path: str) -> int:
+    """The model's maximum sequence length in tokens, special tokens included."""
+    config = Path(model_path) / "sentence_bert_config.json"
+    if config.is_file():
+        value = json.loads(config.read_text()).get("max_seq_length")
+        if value:
+            return int(value)
+    tokenizer_config = Path(model_path) / "tokenizer_config.json"
+    if tokenizer_config.is_file():
+        value = json.loads(tokenizer_config.read_text()).get("model_max_length")
+        if value and value < 100_000:
+            return int(value)
+    return 512

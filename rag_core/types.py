@@ -1,0 +1,105 @@
+"""Plain data passed between stages: a `Block` of parsed text, a `Chunk` on its way into
+the index, and the payload keys every stage agrees on (defined once, here)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Payload:
+    """Names of the payload fields stored with every point."""
+
+    TEXT = "text"
+    SOURCE = "source"  # path relative to the ingest root, POSIX separators
+    FILE_HASH = "file_hash"
+    CHUNK_INDEX = "chunk_index"
+    PAGE = "page"  # 1-based, PDFs (and paged office files) only
+    SECTION = "section"
+    CHAR_START = "char_start"
+    CHAR_END = "char_end"
+    TITLE = "title"
+    FORMAT = "format"
+    INGESTED_AT = "ingested_at"
+    ACL = "acl"
+
+    INDEXED = (SOURCE, ACL, FILE_HASH)  # keyword payload indexes: what retrieval filters by
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A run of text from one place in a document: a PDF page or a titled section."""
+
+    text: str
+    page: int | None = None
+    section: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedDocument:
+    format: str
+    title: str
+    blocks: list[Block]
+
+
+# Fixed namespace so that point ids are the same on every machine and every run.
+_POINT_NAMESPACE = uuid.UUID("6f1c2a57-9d0b-4c8e-a1c3-5e2f7d9b8a10")
+
+
+def point_id(source: str, file_hash: str, chunk_index: int) -> str:
+    """Deterministic id: re-ingesting the same file version overwrites, never duplicates."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"{source}\x00{file_hash}\x00{chunk_index}"))
+
+
+@dataclass(slots=True)
+class Chunk:
+    text: str
+    source: str
+    file_hash: str
+    chunk_index: int
+    char_start: int
+    char_end: int
+    title: str
+    format: str
+    page: int | None = None
+    section: str | None = None
+    acl: list[str] = field(default_factory=lambda: ["*"])
+    ingested_at: str = ""
+
+    @property
+    def id(self) -> str:
+        return point_id(self.source, self.file_hash, self.chunk_index)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            Payload.TEXT: self.text,
+            Payload.SOURCE: self.source,
+            Payload.FILE_HASH: self.file_hash,
+            Payload.CHUNK_INDEX: self.chunk_index,
+            Payload.PAGE: self.page,
+            Payload.SECTION: self.section,
+            Payload.CHAR_START: self.char_start,
+            Payload.CHAR_END: self.char_end,
+            Payload.TITLE: self.title,
+            Payload.FORMAT: self.format,
+            Payload.INGESTED_AT: self.ingested_at,
+            Payload.ACL: list(self.acl),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedderInfo:
+    """What the collection remembers about the model that filled it."""
+
+    name: str
+    dim: int
+    max_tokens: int
+
+
+class RagdeskError(Exception):
+    """Base for errors a user can act on; the message says what to do."""
+
+
+class ConfigurationError(RagdeskError):
+    """Settings that cannot work together (exit status 2 on the CLI)."""

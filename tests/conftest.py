@@ -1,0 +1,70 @@
+"""Shared fixtures: real documents from ../shared/docs, the real embedder, real Qdrant."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "sample"
+
+
+def _shared_docs() -> Path:
+    root = Path(os.environ.get("RAGDESK_SHARED_DIR", REPO.parent / "shared"))
+    docs = root / "docs"
+    if not docs.is_dir():
+        pytest.fail(
+            f"shared corpus not found at {docs}: put ../shared beside the repo "
+            "or set RAGDESK_SHARED_DIR"
+        )
+    return docs
+
+
+@pytest.fixture(scope="session")
+def shared_docs() -> Path:
+    return _shared_docs()
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never pick up a developer's .env or RAGDESK_* variables."""
+    for key in list(os.environ):
+        if key.startswith("RAGDESK_") and key != "RAGDESK_SHARED_DIR":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once per session."""
+    state = tmp_path_factory.mktemp("embedder-state")
+    model = Embedder(Settings(data_dir=state))
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=0)
+
+
+@pytest.fixture
+def make_corpus(tmp_path: Path, shared_docs: Path) -> Callable[..., Path]:
+    """Copy named files of the shared corpus (relative paths) into a fresh folder."""
+
+    def make(*names: str, folder: str = "corpus") -> Path:
+        target = tmp_path / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            source = shared_docs / name if (shared_docs / name).exists() else SAMPLE / name
+            shutil.copy(source, target / Path(name).name)
+        return target
+
+    return make

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag_core.settings import Settings, load_settings
+from rag_core.types import ConfigurationError
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    settings = Settings()
+    assert settings.qdrant_url is None
+    assert settings.qdrant_dir == Path("data/qdrant")
+    assert settings.collection == "documents"
+    assert settings.groups == ["*"]
+
+
+def test_env_vars_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RAGDESK_COLLECTION=handbook\nRAGDESK_WORKERS=2\n")
+    monkeypatch.setenv("RAGDESK_GROUPS", "hr, eng")
+    monkeypatch.setenv("RAGDESK_PRUNE", "true")
+    settings = Settings()
+    assert settings.collection == "handbook"
+    assert settings.workers == 2
+    assert settings.groups == ["hr", "eng"]
+    assert settings.prune is True
+
+
+def test_explicit_values_win_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGDESK_COLLECTION", "from-env")
+    assert load_settings(collection="from-flag", prune=None).collection == "from-flag"
+    assert load_settings(collection=None).collection == "from-env"
+
+
+def test_bad_values_name_the_setting() -> None:
+    with pytest.raises(ConfigurationError, match="collection"):
+        load_settings(collection="no spaces/or slashes")
+    with pytest.raises(ConfigurationError, match="chunk_overlap"):
+        load_settings(chunk_tokens=64, chunk_overlap=64)

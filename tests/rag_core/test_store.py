@@ -1,0 +1,116 @@
+"""Both Qdrant engines behind VectorStore: the embedded one and the qdrant-client path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from rag_core.sparse import sparse_document
+from rag_core.store import (
+    ClientStore,
+    EdgeStore,
+    StoredPoint,
+    StoreUnavailable,
+    VectorStore,
+)
+from rag_core.types import Chunk, ConfigurationError, EmbedderInfo
+
+INFO = EmbedderInfo(name="test-embedder", dim=4, max_tokens=256)
+
+
+def _point(source: str, file_hash: str, index: int, vector: list[float], acl: list[str]) -> StoredPoint:
+    chunk = Chunk(
+        text=f"{source} chunk {index} about kerberos tickets",
+        source=source,
+        file_hash=file_hash,
+        chunk_index=index,
+        char_start=0,
+        char_end=10,
+        title="t",
+        format="txt",
+        acl=acl,
+    )
+    dense = np.asarray(vector, dtype=np.float32)
+    return StoredPoint(chunk.id, dense / np.linalg.norm(dense), sparse_document(chunk.text), chunk.payload())
+
+
+@pytest.fixture(params=["edge", "client"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    if request.param == "edge":
+        opened: VectorStore = EdgeStore(tmp_path / "qdrant", "docs")
+    else:
+        opened = ClientStore(QdrantClient(path=str(tmp_path / "client")), "docs")
+    yield opened
+    opened.close()
+
+
+def test_schema_is_created_once_and_remembers_the_embedder(store: VectorStore) -> None:
+    assert not store.exists()
+    assert store.ensure_schema(INFO) is True
+    assert store.ensure_schema(INFO) is False
+    meta = store.meta()
+    assert meta["embedder"] == "test-embedder" and meta["dim"] == 4
+
+
+def test_other_embedder_is_refused_with_a_clear_message(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    other = EmbedderInfo(name="bigger-model", dim=768, max_tokens=512)
+    with pytest.raises(ConfigurationError, match=r"test-embedder.*4-d.*bigger-model"):
+        store.ensure_schema(other)
+
+
+def test_delete_file_spares_the_current_version(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    store.upsert([_point("a.txt", "old", i, [1, 0, 0, i], ["*"]) for i in range(3)])
+    store.upsert([_point("a.txt", "new", i, [1, 0, 0, i], ["*"]) for i in range(2)])
+    store.upsert([_point("b.txt", "h", 0, [0, 1, 0, 0], ["*"])])
+    assert store.count("a.txt") == 5
+    store.delete_file("a.txt", except_hash="new")
+    assert store.count("a.txt") == 2
+    assert store.per_source() == {"a.txt": 2, "b.txt": 1}
+    store.delete_file("a.txt")
+    assert store.per_source() == {"b.txt": 1}
+
+
+def test_upsert_of_the_same_chunk_never_duplicates(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    for _ in range(3):
+        store.upsert([_point("a.txt", "h", i, [1, 0, 0, i], ["*"]) for i in range(4)])
+    assert store.count() == 4
+
+
+def test_search_only_returns_what_the_groups_may_see(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    store.upsert(
+        [
+            _point("public.txt", "h", 0, [1, 0, 0, 0], ["*"]),
+            _point("hr.txt", "h", 0, [1, 0.01, 0, 0], ["hr"]),
+            _point("eng.txt", "h", 0, [1, 0.02, 0, 0], ["eng"]),
+        ]
+    )
+    query = np.asarray([1, 0, 0, 0], dtype=np.float32)
+    sources = lambda groups: {h.payload["source"] for h in store.search_dense(query, 10, groups)}  # noqa: E731
+    assert sources(["*"]) == {"public.txt"}
+    assert sources(["hr"]) == {"public.txt", "hr.txt"}
+    assert sources(["eng", "hr"]) == {"public.txt", "hr.txt", "eng.txt"}
+    store.set_acl("hr.txt", ["eng"])
+    assert sources(["hr"]) == {"public.txt"}
+
+
+def test_edge_store_survives_reopen(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, "docs") as store:
+        store.ensure_schema(INFO)
+        store.upsert([_point("a.txt", "h", i, [1, 0, 0, i], ["*"]) for i in range(5)])
+    with EdgeStore(tmp_path, "docs") as store:
+        assert store.count() == 5
+        assert store.ensure_schema(INFO) is False
+
+
+def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
+    with EdgeStore(tmp_path, "docs"):
+        with pytest.raises(StoreUnavailable, match="open in another ragdesk process"):
+            EdgeStore(tmp_path, "docs")
