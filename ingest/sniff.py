@@ -88,7 +88,7 @@ def _looks_like_text(head: bytes) -> bool:
     if head.startswith(_BOMS):
         return True
     sample = head[:4096]
-    if sample.count(0) > len(sample) // 100:  # a few stray NULs are tolerated, not many
+    if sample.count(0) > len(sample) // 10:  # stray NULs are tolerated; executables have many
         return False
     control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27, 0))
     return control <= len(sample) // 50

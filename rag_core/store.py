@@ -143,6 +143,10 @@ class VectorStore(ABC):
     @abstractmethod
     def search_dense(self, vector: np.ndarray, limit: int, groups: Sequence[str]) -> list[Hit]: ...
 
+    @abstractmethod
+    def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
+        """Every stored payload (of one file), for inspection: status pages and tests."""
+
     def optimize(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Build indexes after a bulk write, where the engine needs to be told."""
 
@@ -275,6 +279,21 @@ class EdgeStore(VectorStore):
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in shard.query(request)]
 
+    def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
+        if self._shard is None:
+            return []
+        q = self._q
+        flt = file_points(q, source) if source is not None else None
+        found: list[dict[str, Any]] = []
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=True)
+            )
+            found.extend(dict(r.payload or {}) for r in records)
+            if offset is None:
+                return found
+
     def optimize(self) -> None:
         if self._shard is not None:
             self._shard.optimize()
@@ -389,6 +408,20 @@ class ClientStore(VectorStore):
             with_payload=True,
         )
         return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+
+    def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
+        if not self.exists():
+            return []
+        flt = file_points(self._m, source) if source is not None else None
+        found: list[dict[str, Any]] = []
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=True
+            )
+            found.extend(dict(r.payload or {}) for r in records)
+            if offset is None:
+                return found
 
     def close(self) -> None:
         self._client.close()

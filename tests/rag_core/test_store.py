@@ -22,7 +22,9 @@ from rag_core.types import Chunk, ConfigurationError, EmbedderInfo
 INFO = EmbedderInfo(name="test-embedder", dim=4, max_tokens=256)
 
 
-def _point(source: str, file_hash: str, index: int, vector: list[float], acl: list[str]) -> StoredPoint:
+def _point(
+    source: str, file_hash: str, index: int, vector: list[float], acl: list[str]
+) -> StoredPoint:
     chunk = Chunk(
         text=f"{source} chunk {index} about kerberos tickets",
         source=source,
@@ -35,7 +37,9 @@ def _point(source: str, file_hash: str, index: int, vector: list[float], acl: li
         acl=acl,
     )
     dense = np.asarray(vector, dtype=np.float32)
-    return StoredPoint(chunk.id, dense / np.linalg.norm(dense), sparse_document(chunk.text), chunk.payload())
+    return StoredPoint(
+        chunk.id, dense / np.linalg.norm(dense), sparse_document(chunk.text), chunk.payload()
+    )
 
 
 @pytest.fixture(params=["edge", "client"])
@@ -111,6 +115,8 @@ def test_edge_store_survives_reopen(tmp_path: Path) -> None:
 
 
 def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
-    with EdgeStore(tmp_path, "docs"):
-        with pytest.raises(StoreUnavailable, match="open in another ragdesk process"):
-            EdgeStore(tmp_path, "docs")
+    with (
+        EdgeStore(tmp_path, "docs"),
+        pytest.raises(StoreUnavailable, match="open in another ragdesk process"),
+    ):
+        EdgeStore(tmp_path, "docs")

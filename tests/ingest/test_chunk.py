@@ -1,0 +1,59 @@
+"""Chunks fit the embedder window, keep their provenance and their exact text span."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ingest.chunk import BLOCK_SEPARATOR, Chunker
+from ingest.parse import parse_document
+from rag_core.embeddings import Embedder
+from rag_core.tokens import token_counter
+from rag_core.types import Block, ParsedDocument
+from tests.ingest import bad_files
+
+
+def _chunker(embedder: Embedder, size: int = 200, overlap: int = 30) -> Chunker:
+    return Chunker(str(embedder.model_path), size, overlap, embedder.max_chunk_tokens)
+
+
+def test_offsets_point_at_the_chunk_text(shared_docs: Path, embedder: Embedder) -> None:
+    doc = parse_document(shared_docs / "html/apache2.caching.html", "html")
+    chunks = _chunker(embedder).chunk(doc, "a.html", "h", ["*"], "now")
+    full_text = BLOCK_SEPARATOR.join(b.text for b in doc.blocks)
+    assert len(chunks) > 10
+    for chunk in chunks:
+        assert full_text[chunk.char_start : chunk.char_end] == chunk.text
+        assert chunk.title == "Caching Guide"
+    # all but the navigation bar before the first heading sit under a section
+    assert sum(1 for c in chunks if c.section is None) <= 2
+    assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
+
+
+def test_every_chunk_fits_the_window(shared_docs: Path, embedder: Embedder) -> None:
+    count = token_counter(str(embedder.model_path))
+    doc = parse_document(shared_docs / "pdf/krb5-basic.pdf", "pdf")
+    chunks = _chunker(embedder, size=254, overlap=20).chunk(doc, "k.pdf", "h", ["*"], "now")
+    assert max(len(count(c.text)) for c in chunks) <= embedder.max_chunk_tokens
+    assert all(c.page is not None for c in chunks)
+
+
+def test_overlong_unbreakable_text_is_cut_at_token_boundaries(embedder: Embedder) -> None:
+    blob = "x" * 40_000  # no sentence, word or paragraph boundary anywhere
+    doc = ParsedDocument("txt", "blob", [Block(blob)])
+    chunks = _chunker(embedder).chunk(doc, "b.txt", "h", ["*"], "now")
+    count = token_counter(str(embedder.model_path))
+    assert chunks and all(len(count(c.text)) <= embedder.max_chunk_tokens for c in chunks)
+    assert sum(len(c.text) for c in chunks) >= len(blob) * 0.9
+
+
+def test_enormous_single_line_is_chunked_in_bounded_time(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    path = bad_files.single_line_text(tmp_path / "dump.txt", kilobytes=3000)
+    doc = parse_document(path, "txt")
+    started = time.perf_counter()
+    chunks = _chunker(embedder).chunk(doc, "dump.txt", "h", ["*"], "now")
+    elapsed = time.perf_counter() - started
+    assert len(chunks) > 1000
+    assert elapsed < 120, f"chunking 3 MB took {elapsed:.0f} s"

@@ -1,0 +1,313 @@
+"""The ingestion pipeline end to end: real files, real embedder, real Qdrant engines."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from qdrant_client import QdrantClient
+
+from ingest.manifest import Manifest
+from ingest.pipeline import IngestReport, open_manifest, run_ingest
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+from rag_core.store import ClientStore, EdgeStore, VectorStore, open_store
+from rag_core.types import ConfigurationError, EmbedderInfo, Payload
+from tests.ingest import bad_files
+
+MIXED = (
+    "pdf/krb5-basic.pdf",
+    "office/Lib3MF-1.docx",
+    "office/aprx-requirement-specification.odt",
+    "office/Par_Calculation.rtf",
+    "html/apache2.caching.html",
+    "markdown/etcd.faq.md",
+    "text/debian-social-contract.txt",
+)
+REQUIRED_KEYS = {
+    Payload.TEXT, Payload.SOURCE, Payload.FILE_HASH, Payload.CHUNK_INDEX, Payload.PAGE,
+    Payload.SECTION, Payload.CHAR_START, Payload.CHAR_END, Payload.TITLE, Payload.FORMAT,
+    Payload.INGESTED_AT, Payload.ACL,
+}  # fmt: skip
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[VectorStore]:
+    opened = open_store(settings)
+    yield opened
+    opened.close()
+
+
+def ingest(root: Path, settings: Settings, store: VectorStore, embedder: Embedder, **changes):  # type: ignore[no-untyped-def]
+    return run_ingest(root, settings.model_copy(update=changes), store, embedder)
+
+
+def assert_consistent(settings: Settings, store: VectorStore) -> None:
+    """No duplicates, no file marked done whose chunks are missing, one version per file."""
+    manifest = open_manifest(settings, store)
+    records = manifest.all()
+    manifest.close()
+    payloads = store.payloads()
+    per_source: dict[str, set[str]] = {}
+    for payload in payloads:
+        per_source.setdefault(payload[Payload.SOURCE], set()).add(payload[Payload.FILE_HASH])
+    assert all(len(hashes) == 1 for hashes in per_source.values()), per_source
+    counts = store.per_source()
+    for source, record in records.items():
+        assert counts.get(source) == record.chunks, source
+        assert per_source[source] == {record.file_hash}
+    keys = {(p[Payload.SOURCE], p[Payload.CHUNK_INDEX]) for p in payloads}
+    assert len(keys) == len(payloads), "duplicate chunks"
+
+
+def test_every_format_with_provenance(
+    make_corpus: Callable[..., Path],
+    tmp_path: Path,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+) -> None:
+    root = make_corpus(*MIXED)
+    bad_files.email_message(root / "vpn-notice.eml")
+    bad_files.presentation(root / "security-review.pptx")
+    (root / "Budget 2026 – été #3.md").write_text("# Budget\n\nTravel is capped at 2,000 EUR.\n")
+
+    report = ingest(root, settings, store, embedder, groups=["staff"])
+
+    assert report.failures == []
+    assert report.files_new == len(MIXED) + 3
+    formats = {p[Payload.SOURCE]: p[Payload.FORMAT] for p in store.payloads()}
+    assert formats == {
+        "krb5-basic.pdf": "pdf",
+        "Lib3MF-1.docx": "docx",
+        "aprx-requirement-specification.odt": "odt",
+        "Par_Calculation.rtf": "docx",
+        "apache2.caching.html": "html",
+        "etcd.faq.md": "md",
+        "debian-social-contract.txt": "txt",
+        "vpn-notice.eml": "eml",
+        "security-review.pptx": "pptx",
+        "Budget 2026 – été #3.md": "md",
+    }
+    for payload in store.payloads():
+        assert payload.keys() >= REQUIRED_KEYS
+        assert payload[Payload.ACL] == ["staff"]
+        assert payload[Payload.CHAR_END] > payload[Payload.CHAR_START]
+    pdf_pages = PdfReader(root / "krb5-basic.pdf").pages
+    for payload in store.payloads("krb5-basic.pdf"):
+        page_text = pdf_pages[payload[Payload.PAGE] - 1].extract_text()
+        assert payload[Payload.TEXT] in page_text
+    html_sections = {p[Payload.SECTION] for p in store.payloads("apache2.caching.html")}
+    assert "Caching Guide > Three-state RFC2616 HTTP caching ¶" in html_sections
+    assert_consistent(settings, store)
+
+
+def test_rerun_skips_unchanged_and_replaces_changed(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md", "text/debian-social-contract.txt")
+    first = ingest(root, settings, store, embedder)
+    total = store.count()
+
+    again = ingest(root, settings, store, embedder)
+    assert (again.files_new, again.files_updated, again.files_unchanged) == (0, 0, 2)
+    assert again.chunks_written == 0 and store.count() == total
+
+    contract = root / "debian-social-contract.txt"
+    contract.write_text(contract.read_text()[:1500] + "\n\nAmended: a new clause.\n")
+    changed = ingest(root, settings, store, embedder)
+    assert (changed.files_updated, changed.files_unchanged) == (1, 1)
+    texts = " ".join(p[Payload.TEXT] for p in store.payloads("debian-social-contract.txt"))
+    assert "Amended: a new clause." in texts
+    assert "Debian will remain 100% free" in texts and "Works that Aren't Free" not in texts
+    assert store.count() < total
+    assert first.chunks_written > changed.chunks_written
+    assert_consistent(settings, store)
+
+
+def test_prune_only_when_asked(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md", "text/debian-social-contract.txt")
+    ingest(root, settings, store, embedder)
+    (root / "etcd.faq.md").unlink()
+
+    kept = ingest(root, settings, store, embedder)
+    assert kept.files_pruned == 0 and "etcd.faq.md" in store.per_source()
+
+    dry = ingest(root, settings, store, embedder, prune=True, dry_run=True)
+    assert dry.files_pruned == 1 and "etcd.faq.md" in store.per_source()
+
+    pruned = ingest(root, settings, store, embedder, prune=True)
+    assert pruned.files_pruned == 1
+    assert set(store.per_source()) == {"debian-social-contract.txt"}
+    assert_consistent(settings, store)
+
+
+def test_group_change_updates_payloads_without_embedding(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md")
+    ingest(root, settings, store, embedder)
+    before = embedder.stats.texts
+    report = ingest(root, settings, store, embedder, groups=["hr", "eng"])
+    assert report.files_acl_updated == 1 and report.chunks_written == 0
+    assert embedder.stats.texts == before
+    assert {tuple(p[Payload.ACL]) for p in store.payloads()} == {("hr", "eng")}
+
+
+def test_identical_text_is_embedded_once(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md")
+    shutil.copy(root / "etcd.faq.md", root / "etcd-faq-copy.md")
+    report = ingest(root, settings, store, embedder)
+    assert report.chunks_written == 2 * store.count("etcd.faq.md")
+    assert report.chunks_embedded <= store.count("etcd.faq.md")
+
+
+def test_other_embedder_collection_is_refused(
+    make_corpus: Callable[..., Path], settings: Settings, embedder: Embedder
+) -> None:
+    with open_store(settings) as store:
+        store.ensure_schema(EmbedderInfo(name="e5-large", dim=1024, max_tokens=512))
+    root = make_corpus("text/debian-social-contract.txt")
+    with open_store(settings) as store, pytest.raises(ConfigurationError, match="e5-large"):
+        ingest(root, settings, store, embedder)
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(
+    make_corpus: Callable[..., Path],
+    shared_docs: Path,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md", "text/debian-social-contract.txt")
+    ingest(root, settings, store, embedder)
+    indexed_before = store.count("debian-social-contract.txt")
+    real_pdf = shared_docs / "pdf/krb5-basic.pdf"
+    bad_files.corrupt_pdf(root / "corrupt.pdf")
+    bad_files.truncated_pdf(real_pdf, root / "truncated.pdf")
+    bad_files.encrypted_pdf(real_pdf, root / "locked.pdf")
+    bad_files.image_only_pdf(root / "scanned.pdf")
+    bad_files.empty(root / "empty.docx")
+    bad_files.garbage(root / "garbage.pdf.bin")
+    bad_files.zip_bomb_docx(root / "bomb.docx", expanded_mb=40)
+    bad_files.legacy_office(root / "old.doc")
+    bad_files.text_with_nul_bytes(root / "nul-bytes.txt")
+    bad_files.single_line_text(root / "one-line.log", kilobytes=200)
+    shutil.copy(real_pdf, root / "really-a-pdf.txt")
+    (root / "loop").symlink_to(root)
+    # a file that was indexed fine and is now damaged keeps its old chunks
+    (root / "debian-social-contract.txt").write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64
+    )
+
+    report = ingest(root, settings, store, embedder, max_unzipped_mb=32)
+
+    reasons = {f.path: f.reason for f in report.failures}
+    assert reasons.keys() == {
+        "corrupt.pdf", "truncated.pdf", "locked.pdf", "scanned.pdf", "empty.docx",
+        "garbage.pdf.bin", "bomb.docx", "old.doc", "loop", "debian-social-contract.txt",
+    }  # fmt: skip
+    assert "encrypted" in reasons["locked.pdf"]
+    assert "no text layer" in reasons["scanned.pdf"]
+    assert "zip bomb" in reasons["bomb.docx"]
+    assert "symlink loop" in reasons["loop"]
+    assert all(reason and "\n" not in reason for reason in reasons.values())
+    assert {"nul-bytes.txt", "one-line.log", "really-a-pdf.txt"} <= set(store.per_source())
+    assert store.count("debian-social-contract.txt") == indexed_before
+    nul_text = " ".join(p[Payload.TEXT] for p in store.payloads("nul-bytes.txt"))
+    assert "\x00" not in nul_text and "retention period is 30 days" in nul_text
+    assert store.payloads("really-a-pdf.txt")[0][Payload.FORMAT] == "pdf"
+    assert_consistent(settings, store)
+
+
+def test_crash_between_points_and_manifest_is_repaired(
+    make_corpus: Callable[..., Path],
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md", "text/debian-social-contract.txt")
+    ingest(root, settings, store, embedder)
+    contract = root / "debian-social-contract.txt"
+    contract.write_text(contract.read_text() + "\n\nAppendix: one more paragraph.\n")
+    (root / "new.md").write_text("# New\n\nA brand new file about VPN access.\n")
+
+    def crash(self: Manifest, record: object) -> None:
+        raise KeyboardInterrupt("power cut after the points were written")
+
+    monkeypatch.setattr(Manifest, "put", crash)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(root, settings, store, embedder)
+    monkeypatch.undo()
+    # the new version's points are in Qdrant, the manifest still describes the old state
+    assert len({p[Payload.FILE_HASH] for p in store.payloads("debian-social-contract.txt")}) >= 1
+
+    repaired = ingest(root, settings, store, embedder)
+    assert repaired.failures == []
+    assert (repaired.files_new, repaired.files_updated) == (1, 1)
+    assert_consistent(settings, store)
+
+
+def test_dry_run_writes_nothing(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md")
+    report = ingest(root, settings, store, embedder, dry_run=True)
+    assert report.files_new == 1 and report.chunks_written == 0
+    assert not store.exists()
+
+
+def test_parser_processes_give_the_same_index(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("pdf/krb5-basic.pdf", "html/apache2.caching.html", "markdown/etcd.faq.md")
+    bad_files.corrupt_pdf(root / "corrupt.pdf")
+    report = ingest(root, settings, store, embedder, workers=2)
+    assert [f.path for f in report.failures] == ["corrupt.pdf"]
+    assert report.files_new == 3
+    in_process = Settings(data_dir=settings.data_dir.parent / "other", workers=0)
+    with open_store(in_process) as other:
+        ingest(root, in_process, other, embedder)
+        assert other.per_source() == store.per_source()
+
+
+def test_server_code_path_behaves_the_same(
+    make_corpus: Callable[..., Path], tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    """qdrant-client's local mode runs the ClientStore code a Qdrant server gets."""
+    client_store = ClientStore(QdrantClient(path=str(tmp_path / "qc")), "documents", "local")
+    root = make_corpus("markdown/etcd.faq.md", "text/debian-social-contract.txt")
+    try:
+        first = ingest(root, settings, client_store, embedder)
+        assert first.files_new == 2
+        again = ingest(root, settings, client_store, embedder)
+        assert again.files_unchanged == 2 and again.chunks_written == 0
+        (root / "etcd.faq.md").unlink()
+        pruned = ingest(root, settings, client_store, embedder, prune=True)
+        assert pruned.files_pruned == 1
+        assert set(client_store.per_source()) == {"debian-social-contract.txt"}
+        assert_consistent(settings, client_store)
+    finally:
+        client_store.close()
+
+
+def test_report_json_has_the_documented_keys() -> None:
+    data = IngestReport().to_json()
+    assert {
+        "files_new", "files_updated", "files_unchanged", "files_pruned", "files_failed",
+        "chunks_written", "seconds_total", "seconds_parse", "seconds_embed", "seconds_write",
+        "failures",
+    } <= data.keys()  # fmt: skip
+
+
+def test_edge_store_is_the_default(settings: Settings) -> None:
+    with open_store(settings) as store:
+        assert isinstance(store, EdgeStore)
