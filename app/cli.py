@@ -36,7 +36,7 @@ def status(
         with open_store(settings) as store:
             info = index_status(store)
     except (RagdeskError, StoreUnavailable) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
         typer.echo(json.dumps(info))

@@ -29,7 +29,7 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
     from rag_core.embeddings import Embedder
 
     if not root.is_dir():
-        console.print(f"[red]error:[/] {root} is not a folder")
+        console.print(f"[red]error:[/] {root} is not a folder", soft_wrap=True)
         return IngestReport(), EXIT_CONFIG
     embedder = Embedder(settings)
     try:
@@ -88,7 +88,7 @@ def ingest(
         )
         _, status = ingest_folder(root, settings, console)
     except (RagdeskError, StoreUnavailable) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     raise typer.Exit(status)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -22,6 +22,7 @@ class ParserPool:
         self._workers = workers
         self._memory_cap = memory_cap_bytes
         self._executor: ProcessPoolExecutor | None = None
+        self._task: Callable[[ParseJob], ParseResult] = run_parse_job  # tests inject faults
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
@@ -37,7 +38,7 @@ class ParserPool:
         """Results in completion order, one per job."""
         if self._workers == 0:
             for job in jobs:
-                yield run_parse_job(job)
+                yield self._task(job)
             return
         queue: deque[tuple[ParseJob, int]] = deque((job, 0) for job in jobs)
         in_flight: dict[Future[ParseResult], tuple[ParseJob, int]] = {}
@@ -49,7 +50,7 @@ class ParserPool:
                     if self._executor is None:
                         self._executor = self._new_executor()
                     job, attempts = queue.popleft()
-                    in_flight[self._executor.submit(run_parse_job, job)] = (job, attempts)
+                    in_flight[self._executor.submit(self._task, job)] = (job, attempts)
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[ParseJob, int]] = []
                 for future in done:

@@ -1,0 +1,38 @@
+"""A parser process that dies costs its own file only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult, run_parse_job
+from ingest.parser_pool import ParserPool
+from rag_core.embeddings import Embedder
+
+
+def crash_on_marked_files(job: ParseJob) -> ParseResult:
+    """Fault injection: a native parser crash (segfault-like exit) on files named crash*."""
+    if job.source.startswith("crash"):
+        os._exit(139)
+    return run_parse_job(job)
+
+
+def _job(path: Path, embedder: Embedder) -> ParseJob:
+    spec = ChunkingSpec(str(embedder.model_path), 200, 30, embedder.max_chunk_tokens)
+    return ParseJob(path, path.name, "hash", 1, 1, ("*",), "now", spec)
+
+
+def test_crashing_file_is_failed_and_the_others_parse(tmp_path: Path, embedder: Embedder) -> None:
+    names = ["a.txt", "crash-me.txt", "b.txt", "c.txt", "d.txt"]
+    for name in names:
+        (tmp_path / name).write_text(f"Document {name} explains the VPN policy.\n")
+    jobs = [_job(tmp_path / name, embedder) for name in names]
+
+    pool = ParserPool(workers=2, memory_cap_bytes=4 << 30)
+    pool._task = crash_on_marked_files  # type: ignore[attr-defined]
+    results = {r.source: r for r in pool.run(jobs)}
+
+    assert set(results) == set(names)
+    assert "crashed" in (results["crash-me.txt"].error or "")
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        assert results[name].error is None and results[name].chunks
