@@ -110,6 +110,11 @@ def _parse_into(job: ParseJob, result: ParseResult) -> None:
             f"file is {size / 1e6:,.0f} MB, over the {job.max_file_bytes / 1e6:,.0f} MB limit"
         )
     fmt = sniff_format(job.path, job.max_unzipped_bytes)
+    if fmt in ("txt", "md", "html", "eml") and size > job.max_text_chars * 4:
+        raise UnreadableDocument(  # checked before reading: a huge log never fills memory
+            f"{size / 1e6:,.0f} MB of text, over the {job.max_text_chars / 1e6:,.0f} M "
+            "characters limit"
+        )
     doc = parse_document(job.path, fmt, job.pdf_engine)
     total_chars = sum(len(b.text) for b in doc.blocks)
     if total_chars > job.max_text_chars:
