@@ -18,6 +18,8 @@ from rag_core.types import RagdeskError
 
 app = typer.Typer(add_completion=False, help="ragdesk: ask your documents.", no_args_is_help=True)
 app.command("ingest")(ingest)
+eval_app = typer.Typer(help="Measure retrieval and answers on datasets.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 
 
 @app.command()
@@ -52,6 +54,130 @@ def status(
         table.add_row(source, f"{chunks:,}")
     if info["per_source"]:
         out.print(table)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
+    qdrant_path: Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")] = None,
+    qdrant_url: Annotated[str | None, typer.Option(help="Qdrant server URL.")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages to give the model.")] = None,
+    groups: Annotated[str | None, typer.Option(help="Your groups (comma-separated).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    retrieve_only: Annotated[
+        bool, typer.Option("--retrieve-only", help="Sources and the refusal decision; no model.")
+    ] = False,
+) -> None:
+    """Answer a question from the indexed documents, with citations."""
+    from rag_core.answer import Answer, AnswerEngine, source_json
+    from rag_core.embeddings import Embedder
+    from rag_core.llm import load_chat_model
+    from rag_core.retrieval import Retriever, search_spec
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings(
+            collection=collection,
+            qdrant_path=qdrant_path,
+            qdrant_url=qdrant_url,
+            top_k=k,
+            groups=groups,
+        )
+        with open_store(settings) as store:
+            if not store.exists() or store.count() == 0:
+                raise RagdeskError(
+                    f"collection {settings.collection!r} is empty: index documents first "
+                    "with `ingest FOLDER`"
+                )
+            embedder = Embedder(settings)
+            retriever = Retriever(store, embedder, search_spec(settings))
+            if retrieve_only:
+                engine = AnswerEngine(retriever, None, settings)
+                query, retrieval, refused = engine.retrieve(question, settings.groups)
+                result = {
+                    "sources": [source_json(n, s) for n, s in enumerate(retrieval.sources, 1)],
+                    "refused": refused,
+                    "search_query": query,
+                    "timings": {"retrieval_ms": round(retrieval.milliseconds, 2)},
+                }
+                typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
+                return
+            model = load_chat_model(settings)
+            if model.notice:
+                console.print(f"[yellow]note:[/] {model.notice}", soft_wrap=True)
+            engine = AnswerEngine(retriever, model, settings)
+            final: Answer | None = None
+            for item in engine.stream(question, settings.groups):
+                if isinstance(item, Answer):
+                    final = item
+                elif not as_json:
+                    typer.echo(item, nl=False)
+    except RagdeskError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    assert final is not None
+    if as_json:
+        typer.echo(json.dumps(final.to_json()))
+        return
+    typer.echo("")
+    for citation in final.citations:
+        where = citation.source + (f", page {citation.page}" if citation.page else "")
+        typer.echo(f"[{citation.n}] {where}: {citation.snippet[:160]}")
+    if final.refused and final.sources:
+        typer.echo("Closest passages:")
+        for n, source in enumerate(final.sources[:3], 1):
+            typer.echo(f"  ({n}) {source.source}: {source.text[:120]}…")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset: Annotated[
+        Path, typer.Option(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels.tsv.")
+    ],
+    mode: Annotated[
+        str, typer.Option(help="dense, sparse, hybrid (the configured search), or all.")
+    ] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Index a BEIR dataset with the real ingestion code and score the real retrieval."""
+    from dataclasses import replace
+
+    from app.eval_retrieval import evaluate
+    from rag_core.retrieval import search_spec
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings()
+        base = search_spec(settings)
+        choices = {
+            "dense": replace(base, mode="dense"),
+            "sparse": replace(base, mode="sparse"),
+            "hybrid": replace(base, mode="hybrid"),
+        }
+        if mode != "all" and mode not in choices:
+            raise RagdeskError(f"--mode must be one of dense, sparse, hybrid, all (not {mode!r})")
+        specs = choices if mode == "all" else {mode: choices[mode]}
+        if not (dataset / "corpus.jsonl").is_file():
+            raise RagdeskError(f"{dataset} has no corpus.jsonl (BEIR layout expected)")
+        results = evaluate(dataset, settings, specs)
+    except RagdeskError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    if as_json:
+        typer.echo(json.dumps(results[mode] if mode != "all" else results))
+        return
+    table = Table("search", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "ms/query")
+    for name, row in results.items():
+        table.add_row(
+            name,
+            f"{row['ndcg@10']:.3f}",
+            f"{row['recall@10']:.3f}",
+            f"{row['recall@100']:.3f}",
+            f"{row['mrr@10']:.3f}",
+            f"{row['ms_per_query']:.1f}",
+        )
+    Console().print(table)
 
 
 def main() -> None:

@@ -24,7 +24,14 @@ sys.path.insert(0, str(REPO))
 from qdrant_client import QdrantClient  # noqa: E402
 
 from rag_core.sparse import SparseVec  # noqa: E402
-from rag_core.store import ClientStore, EdgeStore, StoredPoint, VectorStore  # noqa: E402
+from rag_core.store import (  # noqa: E402
+    ClientStore,
+    EdgeStore,
+    QueryVectors,
+    SearchSpec,
+    StoredPoint,
+    VectorStore,
+)
 from rag_core.types import Chunk, EmbedderInfo  # noqa: E402
 
 DIM = 384
@@ -61,11 +68,12 @@ def measure(store: VectorStore, points: list[StoredPoint], queries: np.ndarray) 
     store.optimize()
     upsert = time.perf_counter() - started
     results: dict[str, float] = {"upsert_s": upsert}
+    sparse = SparseVec([1, 2, 3], [1.0, 1.0, 1.0])
     for label, groups in (("search", ["*", "hr"]), ("filtered", ["hr"])):
         timings = []
         for query in queries:
             t0 = time.perf_counter()
-            store.search_dense(query, 10, groups)
+            store.search(QueryVectors(query, sparse), 10, groups, SearchSpec(mode="dense"))
             timings.append((time.perf_counter() - t0) * 1000)
         results[f"{label}_p50_ms"] = statistics.median(timings)
         results[f"{label}_p95_ms"] = statistics.quantiles(timings, n=20)[18]

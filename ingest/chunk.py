@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from llama_index.core.node_parser import SentenceSplitter
 
+from rag_core.safety import looks_like_instructions
 from rag_core.tokens import load_tokenizer, token_counter
 from rag_core.types import Block, Chunk, ParsedDocument
 
@@ -58,6 +59,7 @@ class Chunker:
                         section=block.section,
                         acl=list(acl),
                         ingested_at=ingested_at,
+                        instruction_like=looks_like_instructions(text),
                     )
                 )
             offset += len(block.text) + len(BLOCK_SEPARATOR)

@@ -53,6 +53,31 @@ class Settings(BaseSettings):
     json_summary: Path | None = None
     pdf_engine: PdfEngine = "pypdf"
 
+    # Retrieval: dense + sparse fused in Qdrant, then a relevance floor for refusals.
+    retrieval_mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=1.0, ge=0)
+    sparse_weight: float = Field(default=1.0, ge=0)
+    prefetch: int = Field(default=50, ge=1, le=1000)
+    top_k: int = Field(default=6, ge=1, le=50, description="Passages given to the model.")
+
+    min_relevance: float = Field(
+        default=0.30, description="Below this question/passage cosine: 'not found', no model call."
+    )
+
+    # Generation.
+    llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    llm_model: str = Field(default="auto", description="GGUF path, preset name, or auto.")
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible server.")
+    llm_api_key: str | None = None
+    llm_context_tokens: int = Field(default=4096, ge=512)
+    llm_threads: int = Field(default=0, ge=0, description="0 = llama.cpp's default.")
+    llm_gpu_layers: int = Field(default=0, description="-1 = all layers on the GPU.")
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_seed: int = 7
+    answer_tokens: int = Field(default=400, ge=16, le=8192)
+
     # Limits that keep bad input from taking the machine down.
     max_file_mb: int = Field(default=256, ge=1)
     max_unzipped_mb: int = Field(default=512, ge=1, description="Cap on an office zip's content.")
@@ -83,6 +108,10 @@ class Settings(BaseSettings):
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
 
 def load_settings(**overrides: object) -> Settings:

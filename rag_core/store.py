@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,11 +43,38 @@ class StoredPoint:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class QueryVectors:
+    dense: np.ndarray
+    sparse: SparseVec
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSpec:
+    """How to search: one vector kind, or both fused inside Qdrant's query API."""
+
+    mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    fusion: Literal["rrf", "dbsf"] = "rrf"
+    rrf_k: int = 60
+    weights: tuple[float, float] | None = None  # (dense, sparse) for weighted RRF
+    prefetch: int = 50
+    with_dense: bool = False  # return each hit's dense vector (to score relevance)
+
+
 @dataclass(slots=True)
 class Hit:
     id: str
     score: float
     payload: dict[str, Any]
+    dense: np.ndarray | None = None
+
+
+def _hit(point: Any) -> Hit:
+    vector = point.vector
+    dense = None
+    if isinstance(vector, dict) and DENSE in vector:
+        dense = np.asarray(vector[DENSE], dtype=np.float32)
+    return Hit(str(point.id), float(point.score), dict(point.payload or {}), dense)
 
 
 class StoreUnavailable(RagdeskError):
@@ -141,7 +168,14 @@ class VectorStore(ABC):
     def per_source(self) -> dict[str, int]: ...
 
     @abstractmethod
-    def search_dense(self, vector: np.ndarray, limit: int, groups: Sequence[str]) -> list[Hit]: ...
+    def search(
+        self,
+        query: QueryVectors,
+        limit: int,
+        groups: Sequence[str],
+        spec: SearchSpec = SearchSpec(),
+    ) -> list[Hit]:
+        """Top `limit` points the groups may see (the ACL filter is inside every stage)."""
 
     @abstractmethod
     def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
@@ -268,16 +302,50 @@ class EdgeStore(VectorStore):
         # the facet index can keep a value with count 0 after its points are deleted
         return {str(hit.value): int(hit.count) for hit in response if hit.count}
 
-    def search_dense(self, vector: np.ndarray, limit: int, groups: Sequence[str]) -> list[Hit]:
+    def search(
+        self,
+        query: QueryVectors,
+        limit: int,
+        groups: Sequence[str],
+        spec: SearchSpec = SearchSpec(),
+    ) -> list[Hit]:
         q = self._q
         shard = self._require()
-        request = q.QueryRequest(
-            limit=limit,
-            query=q.Query.Nearest(vector.tolist(), using=DENSE),
-            filter=visible_to(q, groups),
-            with_payload=True,
+        acl = visible_to(q, groups)
+        dense = q.Query.Nearest(query.dense.tolist(), using=DENSE)
+        sparse = q.Query.Nearest(
+            q.SparseVector(indices=query.sparse.indices, values=query.sparse.values), using=SPARSE
         )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in shard.query(request)]
+        vectors = [DENSE] if spec.with_dense else False
+        if spec.mode == "dense":
+            request = q.QueryRequest(
+                limit=limit, query=dense, filter=acl, with_payload=True, with_vector=vectors
+            )
+        elif spec.mode == "sparse":
+            request = q.QueryRequest(
+                limit=limit, query=sparse, filter=acl, with_payload=True, with_vector=vectors
+            )
+        else:
+            depth = max(spec.prefetch, limit)
+            fusion = (
+                q.Fusion.Dbsf()
+                if spec.fusion == "dbsf"
+                else q.Fusion.Rrf(
+                    k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None
+                )
+            )
+            request = q.QueryRequest(
+                limit=limit,
+                prefetches=[
+                    q.Prefetch(limit=depth, query=dense, filter=acl),
+                    q.Prefetch(limit=depth, query=sparse, filter=acl),
+                ],
+                query=fusion,
+                filter=acl,
+                with_payload=True,
+                with_vector=vectors,
+            )
+        return [_hit(p) for p in shard.query(request)]
 
     def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
         if self._shard is None:
@@ -398,16 +466,45 @@ class ClientStore(VectorStore):
         )
         return {str(hit.value): int(hit.count) for hit in response.hits}
 
-    def search_dense(self, vector: np.ndarray, limit: int, groups: Sequence[str]) -> list[Hit]:
+    def search(
+        self,
+        query: QueryVectors,
+        limit: int,
+        groups: Sequence[str],
+        spec: SearchSpec = SearchSpec(),
+    ) -> list[Hit]:
+        m = self._m
+        acl = visible_to(m, groups)
+        sparse = m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
+        if spec.mode == "dense":
+            kwargs: dict[str, Any] = {"query": query.dense.tolist(), "using": DENSE}
+        elif spec.mode == "sparse":
+            kwargs = {"query": sparse, "using": SPARSE}
+        else:
+            depth = max(spec.prefetch, limit)
+            fusion = (
+                m.FusionQuery(fusion=m.Fusion.DBSF)
+                if spec.fusion == "dbsf"
+                else m.RrfQuery(
+                    rrf=m.Rrf(k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None)
+                )
+            )
+            kwargs = {
+                "prefetch": [
+                    m.Prefetch(query=query.dense.tolist(), using=DENSE, limit=depth, filter=acl),
+                    m.Prefetch(query=sparse, using=SPARSE, limit=depth, filter=acl),
+                ],
+                "query": fusion,
+            }
         response = self._client.query_points(
             self.collection,
-            query=vector.tolist(),
-            using=DENSE,
-            query_filter=visible_to(self._m, groups),
+            query_filter=acl,
             limit=limit,
             with_payload=True,
+            with_vectors=[DENSE] if spec.with_dense else False,
+            **kwargs,
         )
-        return [Hit(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+        return [_hit(p) for p in response.points]
 
     def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
         if not self.exists():

@@ -23,6 +23,7 @@ class Payload:
     FORMAT = "format"
     INGESTED_AT = "ingested_at"
     ACL = "acl"
+    INSTRUCTION_LIKE = "instruction_like"  # text that addresses the assistant (flagged at ingest)
 
     INDEXED = (SOURCE, ACL, FILE_HASH)  # keyword payload indexes: what retrieval filters by
 
@@ -66,6 +67,7 @@ class Chunk:
     section: str | None = None
     acl: list[str] = field(default_factory=lambda: ["*"])
     ingested_at: str = ""
+    instruction_like: bool = False
 
     @property
     def id(self) -> str:
@@ -85,6 +87,7 @@ class Chunk:
             Payload.FORMAT: self.format,
             Payload.INGESTED_AT: self.ingested_at,
             Payload.ACL: list(self.acl),
+            Payload.INSTRUCTION_LIKE: self.instruction_like,
         }
 
 

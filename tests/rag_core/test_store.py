@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from rag_core.sparse import sparse_document
+from rag_core.sparse import sparse_document, sparse_query
 from rag_core.store import (
     ClientStore,
     EdgeStore,
+    QueryVectors,
+    SearchSpec,
     StoredPoint,
     StoreUnavailable,
     VectorStore,
@@ -96,8 +98,15 @@ def test_search_only_returns_what_the_groups_may_see(store: VectorStore) -> None
             _point("eng.txt", "h", 0, [1, 0.02, 0, 0], ["eng"]),
         ]
     )
-    query = np.asarray([1, 0, 0, 0], dtype=np.float32)
-    sources = lambda groups: {h.payload["source"] for h in store.search_dense(query, 10, groups)}  # noqa: E731
+    query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("kerberos"))
+
+    def sources(groups: list[str]) -> set[str]:
+        found = set()
+        for mode in ("dense", "sparse", "hybrid"):
+            hits = store.search(query, 10, groups, SearchSpec(mode=mode))
+            found |= {h.payload["source"] for h in hits}
+        return found
+
     assert sources(["*"]) == {"public.txt"}
     assert sources(["hr"]) == {"public.txt", "hr.txt"}
     assert sources(["eng", "hr"]) == {"public.txt", "hr.txt", "eng.txt"}

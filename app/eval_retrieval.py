@@ -1,0 +1,119 @@
+"""`ragdesk eval retrieval`: a BEIR-layout dataset through the real ingestion and retrieval.
+
+Each corpus entry becomes a text file (title line, blank line, text) in a temporary folder,
+ingested by `ingest.pipeline.run_ingest` into a temporary embedded collection; every query
+then goes through `rag_core.retrieval.Retriever`. Chunk hits are folded to documents (best
+rank wins) before scoring.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.pipeline import run_ingest
+from rag_core.embeddings import Embedder
+from rag_core.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
+from rag_core.retrieval import Retriever
+from rag_core.settings import Settings
+from rag_core.store import EdgeStore, SearchSpec
+
+CHUNKS_PER_QUERY = 150  # enough chunks to fill 100 distinct documents
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    corpus: dict[str, tuple[str, str]]  # id -> (title, text)
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+
+def load_beir(folder: Path) -> Dataset:
+    corpus = {}
+    with open(folder / "corpus.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                corpus[row["_id"]] = (row.get("title", ""), row["text"])
+    queries = {}
+    with open(folder / "queries.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                row = json.loads(line)
+                queries[row["_id"]] = row["text"]
+    qrels: dict[str, dict[str, int]] = {}
+    with open(folder / "qrels.tsv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
+    queries = {qid: text for qid, text in queries.items() if qid in qrels}
+    return Dataset(corpus, queries, qrels)
+
+
+def _file_name(doc_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in doc_id) + ".txt"
+
+
+def index_corpus(
+    dataset: Dataset, settings: Settings, store: EdgeStore, embedder: Embedder
+) -> dict[str, str]:
+    """Write the corpus as files and ingest them; returns file name -> document id."""
+    folder = settings.data_dir / "corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for doc_id, (title, text) in dataset.corpus.items():
+        name = _file_name(doc_id)
+        names[name] = doc_id
+        body = f"{title}\n\n{text}" if title else text
+        (folder / name).write_text(body, encoding="utf-8")
+    report = run_ingest(folder, settings, store, embedder)
+    if report.failures:
+        raise RuntimeError(f"{len(report.failures)} corpus entries failed to ingest")
+    return names
+
+
+def score_runs(
+    dataset: Dataset, retriever: Retriever, names: dict[str, str], spec: SearchSpec
+) -> dict[str, float]:
+    ndcg, r10, r100, mrr, latency = [], [], [], [], []
+    for qid, question in dataset.queries.items():
+        retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
+        ranked: list[str] = []
+        for source in retrieval.sources:
+            doc = names.get(source.source)
+            if doc and doc not in ranked:
+                ranked.append(doc)
+        relevant = dataset.qrels[qid]
+        ndcg.append(ndcg_at_k(ranked, relevant, 10))
+        r10.append(recall_at_k(ranked, relevant, 10))
+        r100.append(recall_at_k(ranked, relevant, 100))
+        mrr.append(mrr_at_k(ranked, relevant, 10))
+        latency.append(retrieval.milliseconds)
+    return {
+        "ndcg@10": round(mean(ndcg), 4),
+        "recall@10": round(mean(r10), 4),
+        "recall@100": round(mean(r100), 4),
+        "mrr@10": round(mean(mrr), 4),
+        "queries": len(dataset.queries),
+        "ms_per_query": round(mean(latency), 1),
+    }
+
+
+def evaluate(
+    folder: Path, settings: Settings, specs: dict[str, SearchSpec], embedder: Embedder | None = None
+) -> dict[str, dict[str, float]]:
+    """Metrics per named search spec, over one temporary index of the dataset."""
+    dataset = load_beir(folder)
+    with tempfile.TemporaryDirectory(prefix="ragdesk-eval-") as tmp:
+        run_settings = settings.model_copy(
+            update={"data_dir": Path(tmp), "qdrant_path": None, "prune": False, "dry_run": False}
+        )
+        embedder = embedder or Embedder(settings)
+        with EdgeStore(Path(tmp) / "qdrant", "eval") as store:
+            names = index_corpus(dataset, run_settings, store, embedder)
+            retriever = Retriever(store, embedder, next(iter(specs.values())))
+            return {
+                name: score_runs(dataset, retriever, names, spec) for name, spec in specs.items()
+            }

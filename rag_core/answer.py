@@ -1,0 +1,220 @@
+"""The answer pipeline: (rewrite follow-up) -> retrieve -> refuse or prompt -> stream -> cite.
+
+`AnswerEngine.stream` yields answer text pieces as the model produces them and ends with
+one `Answer` holding the final text, citations, the passages given to the model, the
+refusal decision and timings.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag_core.citations import Citation, cite
+from rag_core.llm import ChatModel, GenerationStats
+from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
+from rag_core.retrieval import Retrieval, Retriever, Source
+from rag_core.safety import leaked_words
+from rag_core.settings import Settings
+
+INJECTION_REFUSAL = (
+    "The passages found contain text that tries to instruct the assistant, and the draft "
+    "answer followed it, so it was withheld. Please read the sources below directly."
+)
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's last question as one standalone question that can be understood "
+    "without the conversation. Reply with the question only."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass(slots=True)
+class Answer:
+    question: str
+    search_query: str
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    flagged_injection: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "citations": [
+                {
+                    "n": c.n,
+                    "source": c.source,
+                    "page": c.page,
+                    "section": c.section,
+                    "snippet": c.snippet,
+                    "score": c.score,
+                }
+                for c in self.citations
+            ],
+            "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
+            "refused": self.refused,
+            "search_query": self.search_query,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+def source_json(n: int, source: Source) -> dict[str, Any]:
+    return {
+        "n": n,
+        "source": source.source,
+        "page": source.page,
+        "section": source.section,
+        "snippet": source.text[:400],
+        "score": round(source.relevance, 4),
+    }
+
+
+class AnswerEngine:
+    def __init__(self, retriever: Retriever, model: ChatModel | None, settings: Settings) -> None:
+        self._retriever = retriever
+        self._model = model
+        self._settings = settings
+
+    def retrieve(
+        self,
+        question: str,
+        groups: Sequence[str],
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+    ) -> tuple[str, Retrieval, bool]:
+        """(search query, retrieval, refused) — no answer generation."""
+        query = self.standalone_question(question, history)
+        retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
+        refused = retrieval.best_relevance < self._settings.min_relevance
+        return query, retrieval, refused
+
+    def standalone_question(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up ("and for v3?") rewritten with the conversation, for retrieval."""
+        if not history:
+            return question
+        previous = history[-1].question
+        if self._model is None or not _looks_like_follow_up(question):
+            return question if not _looks_like_follow_up(question) else f"{previous} {question}"
+        conversation = "\n".join(
+            f"User: {t.question}\nAssistant: {t.answer[:300]}" for t in history[-3:]
+        )
+        messages = [
+            {"role": "system", "content": REWRITE_SYSTEM},
+            {
+                "role": "user",
+                "content": f"{conversation}\nUser: {question}\n\nStandalone question:",
+            },
+        ]
+        stats = GenerationStats()
+        rewritten = "".join(self._model.stream_chat(messages, 64, stats)).strip().strip('"')
+        rewritten = rewritten.splitlines()[0] if rewritten else ""
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return f"{previous} {question}"
+        # keep both: the rewrite names the topic, the original keeps the user's own words
+        return f"{rewritten} {question}" if rewritten.lower() != question.lower() else rewritten
+
+    def stream(
+        self,
+        question: str,
+        groups: Sequence[str],
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+    ) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        query, retrieval, refused = self.retrieve(question, groups, history, k)
+        answer = Answer(question=question, search_query=query, sources=retrieval.sources)
+        answer.timings["retrieval_ms"] = retrieval.milliseconds
+        if refused or self._model is None:
+            answer.refused = True
+            answer.text = NOT_FOUND
+            answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+            yield answer.text
+            yield answer
+            return
+
+        model = self._model
+        prompt = build_prompt(
+            question,
+            retrieval.sources,
+            model.count_tokens,
+            model.context_tokens,
+            self._settings.answer_tokens,
+        )
+        answer.sources = [p.source for p in prompt.sources]
+        stats = GenerationStats()
+        prompt_ready = time.perf_counter()
+        pieces: list[str] = []
+        for piece in model.stream_chat(prompt.messages, self._settings.answer_tokens, stats):
+            pieces.append(piece)
+            yield piece
+        raw = "".join(pieces).strip()
+        answer.text, answer.citations = cite(raw, prompt.sources)
+        answer.refused = _is_not_found(answer.text)
+        if answer.refused:
+            answer.citations = []
+        answer.flagged_injection = _followed_injection(answer.text, prompt, question)
+        if answer.flagged_injection:
+            answer.text, answer.citations = INJECTION_REFUSAL, []
+        _record_timings(answer, stats, prompt, started, prompt_ready)
+        yield answer
+
+    def ask(self, question: str, groups: Sequence[str], history: Sequence[Turn] = ()) -> Answer:
+        result = None
+        for item in self.stream(question, groups, history):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+
+def _looks_like_follow_up(question: str) -> bool:
+    words = re.findall(r"\w+", question.lower())
+    pronouns = {"it", "its", "that", "this", "those", "these", "they", "them", "there", "he", "she"}
+    starts = ("and ", "what about", "how about", "also", "then ", "but ", "same ")
+    return len(words) <= 6 or bool(pronouns & set(words)) or question.lower().startswith(starts)
+
+
+def _is_not_found(text: str) -> bool:
+    core = re.sub(r"\W+", " ", text.lower()).strip()
+    return core.startswith(re.sub(r"\W+", " ", NOT_FOUND.lower()).strip()) or not core
+
+
+def _followed_injection(text: str, prompt: Prompt, question: str) -> bool:
+    removed = [sentence for p in prompt.sources for sentence in p.removed]
+    if not removed:
+        return False
+    allowed = question + "\n" + "\n".join(p.text for p in prompt.sources)
+    allowed += "\n".join(describe(p.source) for p in prompt.sources)
+    return bool(leaked_words(text, removed, allowed))
+
+
+def _record_timings(
+    answer: Answer, stats: GenerationStats, prompt: Prompt, started: float, prompt_ready: float
+) -> None:
+    answer.timings.update(
+        {
+            "prompt_tokens": float(prompt.tokens),
+            "prompt_eval_tokens": float(stats.prompt_tokens),
+            "prompt_eval_ms": stats.prompt_eval_ms,
+            "queued_ms": stats.queued_ms,
+            "time_to_first_token_ms": (prompt_ready - started) * 1000 + stats.first_token_ms,
+            "generation_tokens": float(stats.completion_tokens),
+            "tokens_per_s": stats.tokens_per_second,
+            "total_ms": (time.perf_counter() - started) * 1000,
+        }
+    )
+    # what we add before the model's own prompt evaluation: retrieval, prompt building, queue
+    answer.timings["overhead_ms"] = max(
+        answer.timings["time_to_first_token_ms"] - stats.prompt_eval_ms - stats.queued_ms, 0.0
+    )

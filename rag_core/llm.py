@@ -1,0 +1,138 @@
+"""Generation backends behind one small protocol.
+
+`LlamaCppChat` runs any GGUF in-process with llama-cpp-python; the chat template comes from
+the GGUF's own metadata. Calls are serialized by a lock (one llama.cpp context is not
+re-entrant), and the fixed system prompt stays in the KV cache between questions because
+llama-cpp-python reuses the longest common token prefix of consecutive prompts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rag_core.model_files import ResolvedModel
+from rag_core.settings import Settings
+
+Message = dict[str, str]
+
+
+@dataclass(slots=True)
+class GenerationStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompt_eval_ms: float = 0.0  # llama.cpp's own prompt evaluation time
+    first_token_ms: float = 0.0  # from the call to the first token, as the caller sees it
+    total_ms: float = 0.0
+    queued_ms: float = 0.0  # time spent waiting for another request to finish
+
+    @property
+    def tokens_per_second(self) -> float:
+        generating = self.total_ms - self.first_token_ms
+        return self.completion_tokens / (generating / 1000) if generating > 0 else 0.0
+
+
+class ChatModel(Protocol):
+    name: str
+    context_tokens: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream_chat(
+        self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]: ...
+
+
+@dataclass(slots=True)
+class _Perf:
+    values: dict[str, float] = field(default_factory=dict)
+
+
+class LlamaCppChat:
+    def __init__(self, model: ResolvedModel, settings: Settings) -> None:
+        from llama_cpp import Llama
+
+        self.name = model.name
+        self.label = model.label
+        self.production = model.production
+        self.notice = model.notice
+        self._llama = Llama(
+            model_path=str(model.path),
+            n_ctx=settings.llm_context_tokens,
+            n_threads=settings.llm_threads or None,
+            n_gpu_layers=settings.llm_gpu_layers,
+            seed=settings.llm_seed,
+            verbose=False,
+        )
+        self.context_tokens = self._llama.n_ctx()
+        self._temperature = settings.llm_temperature
+        self._lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def stream_chat(
+        self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]:
+        waited = time.perf_counter()
+        with self._lock:
+            started = time.perf_counter()
+            stats.queued_ms = (started - waited) * 1000
+            self._reset_perf()
+            chunks: Any = self._llama.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=self._temperature,
+                stream=True,
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if not delta:
+                    continue
+                if not stats.first_token_ms:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                stats.completion_tokens += 1
+                yield delta
+            stats.total_ms = (time.perf_counter() - started) * 1000
+            perf = self._read_perf()
+            stats.prompt_tokens = int(perf.get("n_p_eval", 0))
+            stats.prompt_eval_ms = float(perf.get("t_p_eval_ms", 0.0))
+            if perf.get("n_eval"):
+                stats.completion_tokens = int(perf["n_eval"])
+
+    def _reset_perf(self) -> None:
+        try:
+            import llama_cpp
+
+            llama_cpp.llama_perf_context_reset(self._llama.ctx)
+        except (AttributeError, TypeError):
+            pass
+
+    def _read_perf(self) -> dict[str, float]:
+        try:
+            import llama_cpp
+
+            data = llama_cpp.llama_perf_context(self._llama.ctx)
+            return {
+                "t_p_eval_ms": data.t_p_eval_ms,
+                "n_p_eval": data.n_p_eval,
+                "t_eval_ms": data.t_eval_ms,
+                "n_eval": data.n_eval,
+            }
+        except (AttributeError, TypeError):
+            return {}
+
+
+def load_chat_model(settings: Settings) -> LlamaCppChat:
+    """The configured generation backend, loaded once per process by the caller."""
+    from rag_core.model_files import resolve_model
+
+    resolved = resolve_model(settings.llm_model, settings.models_dir)
+    return LlamaCppChat(resolved, settings)
