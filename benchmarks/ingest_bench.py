@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=REPO.parent / "shared" / "docs")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pdf-engine", default="pypdf", choices=["pypdf", "pdfium"])
+    parser.add_argument("--pdf-engine", default="pdfium", choices=["pypdf", "pdfium"])
     parser.add_argument("--raw-sample", type=int, default=4000)
     parser.add_argument("--keep", type=Path, help="keep the index in this folder")
     args = parser.parse_args()

@@ -283,9 +283,27 @@ def _require_text(doc: ParsedDocument, reason: str = "no text found in the docum
     return doc
 
 
-def parse_document(path: Path, fmt: str, pdf_engine: str = "pypdf") -> ParsedDocument:
+def parse_pdf(path: Path, engine: str) -> ParsedDocument:
+    """pdfium by default: measured on the shared corpus, pypdf 7.1 drops the spaces between
+    words on TeX-made PDFs (a quarter of debian-faq's words come out glued together), and
+    pdfium is ~15x faster. pypdf stays selectable, and is the fallback when pdfium cannot
+    open a damaged file (its non-strict reader recovers some)."""
+    if engine == "pypdf":
+        return parse_pdf_pypdf(path)
+    try:
+        return parse_pdf_pdfium(path)
+    except UnreadableDocument as first:
+        if "damaged" not in first.reason:
+            raise
+        try:
+            return parse_pdf_pypdf(path)
+        except UnreadableDocument:
+            raise first from None
+
+
+def parse_document(path: Path, fmt: str, pdf_engine: str = "pdfium") -> ParsedDocument:
     if fmt == "pdf":
-        return parse_pdf_pdfium(path) if pdf_engine == "pdfium" else parse_pdf_pypdf(path)
+        return parse_pdf(path, pdf_engine)
     if fmt == "txt":
         return parse_text(path)
     return parse_with_unstructured(path, fmt)

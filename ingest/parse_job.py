@@ -39,7 +39,7 @@ class ParseJob:
     acl: tuple[str, ...]
     ingested_at: str
     chunking: ChunkingSpec
-    pdf_engine: str = "pypdf"
+    pdf_engine: str = "pdfium"
     max_file_bytes: int = 256 << 20
     max_unzipped_bytes: int = 512 << 20
     max_text_chars: int = 64 << 20

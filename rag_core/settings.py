@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     dry_run: bool = False
     workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
     json_summary: Path | None = None
-    pdf_engine: PdfEngine = "pypdf"
+    pdf_engine: PdfEngine = "pdfium"
 
     # Retrieval: dense + sparse fused in Qdrant, then a relevance floor for refusals.
     retrieval_mode: Literal["dense", "sparse", "hybrid"] = "hybrid"

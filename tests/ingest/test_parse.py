@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader
 
@@ -109,7 +110,21 @@ def test_broken_pdfs_say_why(shared_docs: Path, tmp_path: Path, engine: str) -> 
 
 def test_text_pages_match_an_independent_extraction(shared_docs: Path) -> None:
     path = shared_docs / "pdf/krb5-basic.pdf"
-    doc = parse_document(path, "pdf")
     reader = PdfReader(path)
-    for block in doc.blocks:
+    for block in parse_document(path, "pdf", "pypdf").blocks:
         assert block.text == reader.pages[block.page - 1].extract_text()
+    pdf = pdfium.PdfDocument(path)
+    for block in parse_document(path, "pdf", "pdfium").blocks:
+        expected = pdf[block.page - 1].get_textpage().get_text_range().replace("\r\n", "\n")
+        assert block.text == expected
+
+
+def test_default_engine_keeps_the_spaces_between_words(shared_docs: Path) -> None:
+    """pypdf glues words together on this TeX-made PDF; the default engine must not."""
+    doc = parse_document(shared_docs / "pdf/debian-faq.en.pdf", "pdf")
+    words = " ".join(b.text for b in doc.blocks).split()
+    glued = sum(1 for w in words if len(w) > 25) / len(words)
+    assert glued < 0.01, f"{glued:.1%} of words longer than 25 characters"
+    assert "Could you tell me whether to install stable, testing or unstable?" in " ".join(
+        b.text.replace("\n", " ") for b in doc.blocks
+    )
