@@ -180,5 +180,44 @@ def eval_retrieval(
     Console().print(table)
 
 
+@eval_app.command("answers")
+def eval_answers(
+    qa: Annotated[
+        Path, typer.Option(help="JSONL: question, answerable, source, pages, answer_keywords.")
+    ],
+    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
+    retrieve_only: Annotated[
+        bool, typer.Option("--retrieve-only", help="Retrieval and refusal decisions only.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Score answers (or retrieval and refusals) over an ingested collection."""
+    from app.eval_answers import evaluate_answers, load_qa
+    from rag_core.answer import AnswerEngine
+    from rag_core.embeddings import Embedder
+    from rag_core.llm import load_chat_model
+    from rag_core.retrieval import Retriever, search_spec
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings(collection=collection)
+        items = load_qa(qa)
+        with open_store(settings) as store:
+            if store.count() == 0:
+                raise RagdeskError(f"collection {settings.collection!r} is empty: ingest first")
+            retriever = Retriever(store, Embedder(settings), search_spec(settings))
+            model = None if retrieve_only else load_chat_model(settings)
+            engine = AnswerEngine(retriever, model, settings)
+            result = evaluate_answers(engine, items, settings.groups, retrieve_only)
+    except (RagdeskError, OSError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    summary = {k: v for k, v in result.items() if k != "per_question"}
+    Console().print_json(json.dumps(summary))
+
+
 def main() -> None:
     app()

@@ -21,6 +21,10 @@ from ingest.errors import UnreadableDocument
 from rag_core.types import Block, ParsedDocument
 
 log = logging.getLogger(__name__)
+# Parser libraries report recoverable trouble (missing images, font details) as warnings;
+# the one-line outcome per file is ours to report.
+for _noisy in ("pypandoc", "pypdf", "unstructured"):
+    logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 NO_TEXT_PDF = "no text layer (scanned or image-only PDF); OCR is not supported"
 

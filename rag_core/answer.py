@@ -214,7 +214,13 @@ def _record_timings(
             "total_ms": (time.perf_counter() - started) * 1000,
         }
     )
-    # what we add before the model's own prompt evaluation: retrieval, prompt building, queue
+    # what ragdesk adds before the first token: everything but llama.cpp's own prompt
+    # evaluation and first decode step (and time queued behind another user)
+    first_decode = stats.decode_ms / stats.completion_tokens if stats.completion_tokens else 0.0
     answer.timings["overhead_ms"] = max(
-        answer.timings["time_to_first_token_ms"] - stats.prompt_eval_ms - stats.queued_ms, 0.0
+        answer.timings["time_to_first_token_ms"]
+        - stats.prompt_eval_ms
+        - first_decode
+        - stats.queued_ms,
+        0.0,
     )

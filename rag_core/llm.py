@@ -25,6 +25,7 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_eval_ms: float = 0.0  # llama.cpp's own prompt evaluation time
+    decode_ms: float = 0.0  # llama.cpp's own time generating the completion tokens
     first_token_ms: float = 0.0  # from the call to the first token, as the caller sees it
     total_ms: float = 0.0
     queued_ms: float = 0.0  # time spent waiting for another request to finish
@@ -104,6 +105,7 @@ class LlamaCppChat:
             perf = self._read_perf()
             stats.prompt_tokens = int(perf.get("n_p_eval", 0))
             stats.prompt_eval_ms = float(perf.get("t_p_eval_ms", 0.0))
+            stats.decode_ms = float(perf.get("t_eval_ms", 0.0))
             if perf.get("n_eval"):
                 stats.completion_tokens = int(perf["n_eval"])
 
