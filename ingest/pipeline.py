@@ -39,6 +39,7 @@ class IngestReport:
     files_acl_updated: int = 0
     chunks_written: int = 0
     chunks_embedded: int = 0
+    chunks_flagged: int = 0  # passages that address the assistant (prompt-injection suspects)
     embed_cache_hits: int = 0
     seconds_total: float = 0.0
     seconds_scan: float = 0.0
@@ -245,6 +246,7 @@ def _write(
             report.files_updated += 1
         progress.file_done(job.source, len(result.chunks), failed=False)
     report.chunks_written += len(points)
+    report.chunks_flagged += sum(1 for chunk in chunks if chunk.instruction_like)
     report.seconds_write += time.perf_counter() - write_started
 
 

@@ -90,8 +90,15 @@ def summary_table(report: IngestReport) -> Table:
     ]
     for (name, count), (stage, seconds) in zip(files, stages, strict=True):
         table.add_row(name, f"{count:,}", stage, f"{seconds:,.1f}")
+    notes = []
     if report.files_acl_updated:
-        table.caption = f"{report.files_acl_updated} unchanged file(s) got new access groups"
+        notes.append(f"{report.files_acl_updated} unchanged file(s) got new access groups")
+    if report.chunks_flagged:
+        notes.append(
+            f"{report.chunks_flagged} passage(s) address the assistant (possible prompt "
+            "injection): flagged, and neutralized before any model sees them"
+        )
+    table.caption = "\n".join(notes) or None
     return table
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from rag_core.model_files import ResolvedModel
 from rag_core.settings import Settings
+from rag_core.types import ConfigurationError, RagdeskError
 
 Message = dict[str, str]
 
@@ -132,9 +133,74 @@ class LlamaCppChat:
             return {}
 
 
-def load_chat_model(settings: Settings) -> LlamaCppChat:
+class OpenAICompatibleChat:
+    """Any OpenAI-compatible server (vLLM, TGI, llama.cpp server, a Mistral endpoint), for
+    deployments that outgrow one machine. Streams server-sent events."""
+
+    production = True
+    notice: str | None = None
+
+    def __init__(self, settings: Settings) -> None:
+        import httpx
+
+        if not settings.llm_base_url:
+            raise ConfigurationError("RAGDESK_LLM_BACKEND=openai needs RAGDESK_LLM_BASE_URL")
+        self._base = settings.llm_base_url.rstrip("/")
+        if not self._base.endswith("/v1"):
+            self._base += "/v1"
+        headers = (
+            {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
+        )
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(300, connect=10))
+        self.name = settings.llm_model if settings.llm_model != "auto" else "default"
+        self.label = f"{self.name} at {self._base}"
+        self.context_tokens = settings.llm_context_tokens
+        self._temperature = settings.llm_temperature
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1  # no tokenizer here: a conservative estimate
+
+    def stream_chat(
+        self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]:
+        import json
+
+        started = time.perf_counter()
+        body = {
+            "model": self.name,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": self._temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        with self._client.stream("POST", f"{self._base}/chat/completions", json=body) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise RagdeskError(
+                    f"the model server answered {response.status_code}: {response.text[:200]}"
+                )
+            for line in response.iter_lines():
+                if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                    continue
+                event = json.loads(line[5:])
+                usage = event.get("usage") or {}
+                stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
+                for choice in event.get("choices") or []:
+                    delta = (choice.get("delta") or {}).get("content")
+                    if delta:
+                        if not stats.first_token_ms:
+                            stats.first_token_ms = (time.perf_counter() - started) * 1000
+                        stats.completion_tokens += 1
+                        yield delta
+        stats.total_ms = (time.perf_counter() - started) * 1000
+
+
+def load_chat_model(settings: Settings) -> LlamaCppChat | OpenAICompatibleChat:
     """The configured generation backend, loaded once per process by the caller."""
     from rag_core.model_files import resolve_model
 
+    if settings.llm_backend == "openai":
+        return OpenAICompatibleChat(settings)
     resolved = resolve_model(settings.llm_model, settings.models_dir)
     return LlamaCppChat(resolved, settings)

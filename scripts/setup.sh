@@ -22,7 +22,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   # The CPU build of torch first, so that nothing later pulls a multi-GB CUDA build.
   .venv/bin/pip install --quiet -c constraints.txt "torch==2.13.0" 2>&1 | grep -v "is ignored" >&2 || true
   .venv/bin/pip install --quiet -c constraints.txt -e ".[test]" 2>&1 | grep -v "is ignored" >&2 || true
-  .venv/bin/python -c "import torch, sentence_transformers, unstructured, qdrant_edge, rag_core" \
+  .venv/bin/python -c "import torch, sentence_transformers, unstructured, qdrant_edge, llama_cpp, rag_core" \
     || { echo "setup failed: see the pip output above" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

@@ -76,6 +76,7 @@ def engine_parts(
     store = EdgeStore(settings.qdrant_dir, settings.collection)
     report = run_ingest(root, settings, store, embedder)
     assert report.failures == []
+    assert report.chunks_flagged >= 1  # the injected note is flagged at ingest
     yield settings, Retriever(store, embedder, search_spec(settings))
     store.close()
 
