@@ -7,6 +7,7 @@ an alarm.
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import time
@@ -61,10 +62,16 @@ _chunkers: dict[ChunkingSpec, Chunker] = {}
 
 
 def limit_process_memory(max_bytes: int) -> None:
-    """Pool initializer: a parser that balloons gets MemoryError instead of the OOM killer."""
+    """Pool initializer: a parser that balloons gets MemoryError instead of the OOM killer,
+    and parsers yield the CPU to embedding, the stage that bounds throughput."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > max_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))
+    os.nice(5)
+
+
+def ping() -> bool:
+    return True
 
 
 class _Timeout(Exception):

@@ -8,13 +8,16 @@ if it kills its process again it is reported as failed.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from ingest.parse_job import ParseJob, ParseResult, limit_process_memory, run_parse_job
+from ingest.parse_job import ParseJob, ParseResult, limit_process_memory, ping, run_parse_job
+
+log = logging.getLogger(__name__)
 
 
 class ParserPool:
@@ -34,8 +37,24 @@ class ParserPool:
             initargs=(self._memory_cap,),
         )
 
+    def _start(self) -> bool:
+        """Start the pool and check a process can run a job at all (some hosts forbid it,
+        or the calling program cannot be re-imported); if not, parse in-process."""
+        executor = self._new_executor()
+        try:
+            executor.submit(ping).result(timeout=120)
+        except Exception as exc:
+            executor.shutdown(wait=False, cancel_futures=True)
+            log.warning("parser processes cannot start (%s): parsing in-process", exc)
+            self._workers = 0
+            return False
+        self._executor = executor
+        return True
+
     def run(self, jobs: Iterable[ParseJob]) -> Iterator[ParseResult]:
         """Results in completion order, one per job."""
+        if self._workers and self._executor is None:
+            self._start()
         if self._workers == 0:
             for job in jobs:
                 yield self._task(job)

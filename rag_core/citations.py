@@ -6,11 +6,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag_core.prompt import PromptSource
+from rag_core.prompt import PromptSource, describe
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORDS = re.compile(r"\w{3,}")
+_STOP = frozenset(
+    "the and for are was were with that this from have has not but you your can will "
+    "their they them there which what when where who how also into than then its".split()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,12 @@ class Citation:
 
 
 def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citation]]:
-    """(answer with invented markers removed, citations in order of first use)."""
+    """(answer with invented markers removed, citations in order of first use).
+
+    Small models sometimes echo a source's header instead of citing, or leave a sentence
+    uncited: echoed headers are removed, and a sentence without a marker gets the source
+    that contains most of its words (when one clearly does)."""
+    answer = attribute_uncited(strip_echoed_headers(answer, sources), sources)
     by_number = {s.n: s for s in sources}
     used: dict[int, Citation] = {}
 
@@ -39,6 +48,36 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     cleaned = _MARKER.sub(keep_valid, answer)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
+
+
+def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
+    for prompt_source in sources:
+        header = re.escape(describe(prompt_source.source))
+        answer = re.sub(rf"(\[\d{{1,3}}\]\s*)?{header}\s*", "", answer)
+    return answer.strip()
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)} - _STOP
+
+
+def attribute_uncited(answer: str, sources: Sequence[PromptSource], floor: float = 0.6) -> str:
+    """Append [n] to sentences with no marker when source n holds >= floor of their words."""
+    vocab = {s.n: _content_words(s.text) for s in sources}
+    pieces = re.split(r"(?<=[.!?])(\s+)", answer)
+    out = []
+    for piece in pieces:
+        words = _content_words(piece)
+        if len(words) >= 3 and not _MARKER.search(piece):
+            best = max(vocab, key=lambda n: len(words & vocab[n]), default=None)
+            if best is not None and len(words & vocab[best]) >= floor * len(words):
+                stripped = piece.rstrip()
+                end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
+                body = stripped[:-1] if end else stripped
+                piece = f"{body} [{best}]{end}" + piece[len(stripped) :]
+        out.append(piece)
+    text = "".join(out)
+    return re.sub(r"^\s*(\[\d{1,3}\]\s*)+(?=\S)", "", text)  # a bare leading marker
 
 
 def _claim_around(answer: str, position: int) -> str:

@@ -43,7 +43,7 @@ def test_sources_are_numbered_fenced_and_fit_the_budget() -> None:
     assert prompt.messages[0]["content"] == SYSTEM_PROMPT  # fixed: stays in the KV cache
     user = prompt.messages[1]["content"]
     assert user.index("[1] doc0.pdf, page 1") < user.index("[2] doc1.pdf")
-    assert user.rstrip().endswith("citing them like [1].")  # the question comes after sources
+    assert user.rstrip().endswith("like [1].")  # the question comes after the sources
     assert "Question: What is fact 3?" in user
     assert 1 < len(prompt.sources) < 20
     assert words(SYSTEM_PROMPT) + words(user) <= 900 - 200
