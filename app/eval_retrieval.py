@@ -1,6 +1,6 @@
 """`ragdesk eval retrieval`: a BEIR-layout dataset through the real ingestion and retrieval.
 
-Each corpus entry becomes a text file (title line, blank line, text) in a temporary folder,
+Each corpus entry becomes a Markdown file (title as heading, then the text) in a temporary folder,
 ingested by `ingest.pipeline.run_ingest` into a temporary embedded collection; every query
 then goes through `rag_core.retrieval.Retriever`. Chunk hits are folded to documents (best
 rank wins) before scoring.
@@ -53,20 +53,21 @@ def load_beir(folder: Path) -> Dataset:
 
 
 def _file_name(doc_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in doc_id) + ".txt"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in doc_id) + ".md"
 
 
 def index_corpus(
     dataset: Dataset, settings: Settings, store: EdgeStore, embedder: Embedder
 ) -> dict[str, str]:
-    """Write the corpus as files and ingest them; returns file name -> document id."""
+    """Write the corpus as Markdown files (title as heading) and ingest them; returns file
+    name -> document id."""
     folder = settings.data_dir / "corpus"
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
     for doc_id, (title, text) in dataset.corpus.items():
         name = _file_name(doc_id)
         names[name] = doc_id
-        body = f"{title}\n\n{text}" if title else text
+        body = f"# {title}\n\n{text}" if title else text
         (folder / name).write_text(body, encoding="utf-8")
     report = run_ingest(folder, settings, store, embedder)
     if report.failures:

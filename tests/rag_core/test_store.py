@@ -129,3 +129,24 @@ def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
         pytest.raises(StoreUnavailable, match="open in another ragdesk process"),
     ):
         EdgeStore(tmp_path, "docs")
+
+
+def test_fusion_weights_favour_the_weighted_search(store: VectorStore) -> None:
+    """A dense-only match and a term-only match: the weight decides which ranks first,
+    the same way on both engines."""
+    store.ensure_schema(INFO)
+    dense_match = _point("dense.txt", "h", 0, [1, 0, 0, 0], ["*"])
+    term_match = _point("terms.txt", "h", 0, [0, 1, 0, 0], ["*"])
+    term_match = StoredPoint(
+        term_match.id, term_match.dense, sparse_query("zebra"), term_match.payload
+    )
+    fillers = [_point(f"f{i}.txt", "h", 0, [1, 0.1, 0, 0.1 * i], ["*"]) for i in range(8)]
+    store.upsert([dense_match, term_match, *fillers])
+    query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("zebra"))
+
+    def first(weights: tuple[float, float]) -> str:
+        hits = store.search(query, 2, ["*"], SearchSpec(weights=weights, prefetch=3))
+        return hits[0].payload["source"]
+
+    assert first((3.0, 1.0)) == "dense.txt"
+    assert first((1.0, 3.0)) == "terms.txt"
