@@ -129,13 +129,15 @@ def main() -> None:
     prompt_eval = [r["prompt_eval_ms"] for r in rows]
     overhead = [r["overhead_ms"] for r in rows]
     retrieval = [r["retrieval_ms"] for r in rows]
+    before_model = [r["before_model_ms"] for r in rows]
     print(f"\ntime to first token, {len(rows)} questions, model {args.model}")
     print(f"{'':<34}{'p50 ms':>10}{'p95 ms':>10}")
     for label, values in (
         ("time to first token", ttft),
         ("llama.cpp prompt evaluation", prompt_eval),
         ("ours: TTFT - prompt evaluation", overhead),
-        ("  of which retrieval", retrieval),
+        ("  before the model: retrieval+prompt", before_model),
+        ("    of which retrieval", retrieval),
     ):
         print(f"{label:<34}{statistics.median(values):>10.1f}{percentile(values, 95):>10.1f}")
     tokens = [r["prompt_eval_tokens"] / max(r["prompt_tokens"], 1) for r in rows]

@@ -215,12 +215,9 @@ def _record_timings(
         }
     )
     # what ragdesk adds before the first token: everything but llama.cpp's own prompt
-    # evaluation and first decode step (and time queued behind another user)
-    first_decode = stats.decode_ms / stats.completion_tokens if stats.completion_tokens else 0.0
-    answer.timings["overhead_ms"] = max(
-        answer.timings["time_to_first_token_ms"]
-        - stats.prompt_eval_ms
-        - first_decode
-        - stats.queued_ms,
-        0.0,
+    # evaluation (the first token is sampled from the prompt batch's logits) and time
+    # queued behind another user
+    answer.timings["before_model_ms"] = (prompt_ready - started) * 1000  # retrieval + prompt
+    answer.timings["overhead_ms"] = (
+        answer.timings["time_to_first_token_ms"] - stats.prompt_eval_ms - stats.queued_ms
     )

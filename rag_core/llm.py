@@ -8,6 +8,7 @@ llama-cpp-python reuses the longest common token prefix of consecutive prompts.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from rag_core.settings import Settings
 from rag_core.types import ConfigurationError, RagdeskError
 
 Message = dict[str, str]
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -115,8 +117,8 @@ class LlamaCppChat:
             import llama_cpp
 
             llama_cpp.llama_perf_context_reset(self._llama.ctx)
-        except (AttributeError, TypeError):
-            pass
+        except (AttributeError, TypeError) as exc:  # older bindings: timings become cumulative
+            log.debug("llama.cpp perf counters cannot be reset: %s", exc)
 
     def _read_perf(self) -> dict[str, float]:
         try:
