@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag_core.prompt import PromptSource, describe
+from rag_core.prompt import PromptSource
 
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -51,9 +51,14 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
 
 
 def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
-    for prompt_source in sources:
-        header = re.escape(describe(prompt_source.source))
-        answer = re.sub(rf"(\[\d{{1,3}}\]\s*)?{header}\s*", "", answer)
+    """Remove source headers a model copied into its answer ("[2] guide.pdf, page 3, section
+    “Setup”"), in any case and quoting."""
+    for name in {p.source.source for p in sources}:
+        header = (
+            rf"(\[\d{{1,3}}\]\s*)?{re.escape(name)}"
+            r"(,\s*page\s*\d+)?(,\s*section\s*[“\"'][^”\"'\n]*[”\"']?)?[:.]?\s*"
+        )
+        answer = re.sub(header, "", answer, flags=re.IGNORECASE)
     return answer.strip()
 
 

@@ -77,3 +77,23 @@ def test_invented_citations_are_dropped_and_real_ones_mapped() -> None:
     assert text == "Tickets last ten hours [1]. Renewal is weekly [1]."
     assert [(c.n, c.source, c.page) for c in citations] == [(1, "a.pdf", 4)]
     assert citations[0].snippet == "Tickets last ten hours by default."
+
+
+def test_echoed_headers_are_removed_and_uncited_sentences_attributed() -> None:
+    sources = [
+        source(
+            "debian-faq.en.pdf", "The Debian Project was created by Ian Murdock in 1993.", 0, 10
+        ),
+        source("etcd.faq.md", "etcdctl provides a snapshot command to create backups.", 0, None),
+    ]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite(
+        "Debian-FAQ.en.pdf, page 10 The Debian Project was created by Ian Murdock in 1993. "
+        "The moon is made of green cheese.",
+        prompt.sources,
+    )
+    assert text == (
+        "The Debian Project was created by Ian Murdock in 1993 [1]. "
+        "The moon is made of green cheese."
+    )
+    assert [c.n for c in citations] == [1]
