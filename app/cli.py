@@ -10,7 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingest.cli import EXIT_CONFIG, ingest
+from ingest.cli import (
+    EXIT_CONFIG,
+    CollectionOption,
+    QdrantPathOption,
+    QdrantUrlOption,
+    ingest,
+)
 from rag_core.settings import load_settings
 from rag_core.status import index_status
 from rag_core.store import StoreUnavailable, open_store
@@ -67,9 +73,9 @@ def model_pull(name: Annotated[str, typer.Argument(help="Preset name.")]) -> Non
 
 @app.command()
 def status(
-    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
-    qdrant_path: Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")] = None,
-    qdrant_url: Annotated[str | None, typer.Option(help="Qdrant server URL.")] = None,
+    collection: CollectionOption = None,
+    qdrant_path: QdrantPathOption = None,
+    qdrant_url: QdrantUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """What is indexed: files, chunks per file, embedder, last ingest time."""
@@ -102,9 +108,9 @@ def status(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
-    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
-    qdrant_path: Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")] = None,
-    qdrant_url: Annotated[str | None, typer.Option(help="Qdrant server URL.")] = None,
+    collection: CollectionOption = None,
+    qdrant_path: QdrantPathOption = None,
+    qdrant_url: QdrantUrlOption = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages to give the model.")] = None,
     groups: Annotated[str | None, typer.Option(help="Your groups (comma-separated).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
@@ -228,7 +234,7 @@ def eval_answers(
     qa: Annotated[
         Path, typer.Option(help="JSONL: question, answerable, source, pages, answer_keywords.")
     ],
-    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
+    collection: CollectionOption = None,
     retrieve_only: Annotated[
         bool, typer.Option("--retrieve-only", help="Retrieval and refusal decisions only.")
     ] = False,

@@ -23,6 +23,11 @@ EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
 
 app = typer.Typer(add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 
+# Options shared by every command that opens a collection (`ragdesk` reuses them).
+CollectionOption = Annotated[str | None, typer.Option(help="Qdrant collection.")]
+QdrantPathOption = Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")]
+QdrantUrlOption = Annotated[str | None, typer.Option(help="Qdrant server URL.")]
+
 
 def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[IngestReport, int]:
     """Shared by `ingest` and `ragdesk ingest`: run, print, and choose the exit status."""
@@ -53,9 +58,9 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
 @app.command()
 def ingest(
     root: Annotated[Path, typer.Argument(help="Folder of documents to index.")],
-    collection: Annotated[str | None, typer.Option(help="Qdrant collection.")] = None,
-    qdrant_path: Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")] = None,
-    qdrant_url: Annotated[str | None, typer.Option(help="Qdrant server URL.")] = None,
+    collection: CollectionOption = None,
+    qdrant_path: QdrantPathOption = None,
+    qdrant_url: QdrantUrlOption = None,
     groups: Annotated[
         str | None, typer.Option(help="Comma-separated groups allowed to see these files.")
     ] = None,
