@@ -55,8 +55,8 @@ def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
     “Setup”"), in any case and quoting."""
     for name in {p.source.source for p in sources}:
         header = (
-            rf"(\[\d{{1,3}}\]\s*)?{re.escape(name)}"
-            r"(,\s*page\s*\d+)?(,\s*section\s*[“\"'][^”\"'\n]*[”\"']?)?[:.]?\s*"
+            rf"(\[\d{{1,3}}\]\s*)?{re.escape(name)}(,\s*page\s*\d+)?"
+            r"(,\s*section\s*(“[^”\n]*”|\"[^\n]*\"(?=\s|$)|'[^'\n]*'))?[:.]?\s*"
         )
         answer = re.sub(header, "", answer, flags=re.IGNORECASE)
     return answer.strip()
