@@ -161,8 +161,8 @@ class AnswerEngine:
         raw = "".join(pieces).strip()
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
-        if answer.refused:
-            answer.citations = []
+        if answer.refused:  # includes a model that produced nothing usable
+            answer.text, answer.citations = NOT_FOUND, []
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:
             answer.text, answer.citations = INJECTION_REFUSAL, []
