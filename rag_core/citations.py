@@ -34,6 +34,10 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     uncited: echoed headers are removed, and a sentence without a marker gets the source
     that contains most of its words (when one clearly does)."""
     answer = attribute_uncited(strip_echoed_headers(answer, sources), sources)
+    # a marker standing alone after a cited sentence's full stop cites nothing: drop it
+    answer = re.sub(
+        r"(\]\s*[.!?])(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+(?=\s*$)", r"\1", answer, flags=re.M
+    )
     by_number = {s.n: s for s in sources}
     used: dict[int, Citation] = {}
 

@@ -97,3 +97,14 @@ def test_echoed_headers_are_removed_and_uncited_sentences_attributed() -> None:
         "The moon is made of green cheese."
     )
     assert [c.n for c in citations] == [1]
+
+
+def test_stray_markers_after_a_cited_sentence_are_dropped() -> None:
+    sources = [
+        source("a.md", "apt full-upgrade replaces apt-get dist-upgrade.", 0, None),
+        source("b.md", "Something else entirely.", 100, None),
+    ]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite("Use apt full-upgrade [1]. [2]", prompt.sources)
+    assert text == "Use apt full-upgrade [1]."
+    assert [c.n for c in citations] == [1]
