@@ -20,7 +20,6 @@ from charset_normalizer import from_bytes
 from ingest.errors import UnreadableDocument
 from rag_core.types import Block, ParsedDocument
 
-log = logging.getLogger(__name__)
 # Parser libraries report recoverable trouble (missing images, font details) as warnings;
 # the one-line outcome per file is ours to report.
 for _noisy in ("pypandoc", "pypdf", "unstructured"):

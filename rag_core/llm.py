@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rag_core.model_files import ResolvedModel
@@ -48,11 +48,6 @@ class ChatModel(Protocol):
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]: ...
-
-
-@dataclass(slots=True)
-class _Perf:
-    values: dict[str, float] = field(default_factory=dict)
 
 
 class LlamaCppChat:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +45,6 @@ class Retrieval:
     sources: list[Source]
     milliseconds: float
     spec: SearchSpec
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def best_relevance(self) -> float:
