@@ -10,7 +10,7 @@ A failed parse touches nothing: the previous version stays searchable.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,7 +93,12 @@ def run_ingest(
     store: VectorStore,
     embedder: Embedder,
     progress: IngestProgress | None = None,
+    only: Collection[str] | None = None,
 ) -> IngestReport:
+    """Bring the collection in line with the files under `root`.
+
+    `only` limits the run to those sources (paths relative to `root`): the chat's upload
+    adds its files without touching the others' permissions."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=settings.dry_run)
@@ -101,6 +106,10 @@ def run_ingest(
     acl = tuple(settings.groups)
 
     found, walk_failures = discover(root)
+    if only is not None:
+        wanted = set(only)
+        found = [entry for entry in found if entry.source in wanted]
+        walk_failures = [failure for failure in walk_failures if failure.path in wanted]
     report.failures.extend(walk_failures)
     created = False if settings.dry_run else store.ensure_schema(embedder.info)
     manifest = open_manifest(settings, store)
@@ -155,9 +164,10 @@ def run_ingest(
             report.files_pruned = len(set(known) - on_disk) if settings.prune else 0
         else:
             _process(jobs, settings, store, embedder, manifest, report, progress)
-            if settings.prune:
+            if settings.prune and only is None:
                 _prune(store, manifest, on_disk, report)
-            store.update_meta({"last_ingest": now_iso()})
+            # the root is where the chat serves original files from
+            store.update_meta({"last_ingest": now_iso(), "root": str(root.resolve())})
             if report.chunks_written:
                 write_started = time.perf_counter()
                 store.optimize()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class Embedder:
         self.model_path: Path = resolve_embedder_path(settings.embed_model)
         self._threads = settings.embed_threads
         self._model: Any = None  # loaded on first use: an unchanged re-run never needs it
+        self._load_lock = threading.Lock()
         window = model_window(str(self.model_path))
         dim = _declared_dimension(self.model_path) or self._load().get_embedding_dimension()
         self.info = EmbedderInfo(name=settings.embed_model, dim=int(dim), max_tokens=window)
@@ -47,6 +49,10 @@ class Embedder:
         self.stats = EmbedStats()
 
     def _load(self) -> Any:
+        with self._load_lock:  # two chat sessions may ask first at once
+            return self._load_once()
+
+    def _load_once(self) -> Any:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     qdrant_url: str | None = Field(default=None, description="Qdrant server URL; wins over path.")
     qdrant_api_key: str | None = None
     collection: str = Field(default="documents", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    models_path: Path | None = Field(
+        default=None, description="Folder of GGUF files (default: DATA_DIR/models)."
+    )
+    # Where original files may be served from (the chat's download buttons). Empty: the
+    # folder each collection was last ingested from.
+    document_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
     # Embedding: a packaged preset name or a path to a sentence-transformers model folder.
     embed_model: str = "all-MiniLM-L6-v2"
@@ -86,9 +92,9 @@ class Settings(BaseSettings):
     parse_timeout_s: int = Field(default=600, ge=1)
     parse_memory_mb: int = Field(default=4096, ge=256, description="Address-space cap per parser.")
 
-    @field_validator("groups", mode="before")
+    @field_validator("groups", "document_roots", mode="before")
     @classmethod
-    def _groups_from_csv(cls, value: object) -> object:
+    def _list_from_csv(cls, value: object) -> object:
         return _split_groups(value)
 
     @field_validator("groups")
@@ -112,7 +118,11 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.models_path or self.data_dir / "models"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.state_dir / "feedback.sqlite3"
 
 
 def load_settings(**overrides: object) -> Settings:

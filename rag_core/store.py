@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -194,6 +195,26 @@ class VectorStore(ABC):
         self.close()
 
 
+class _Serialized:
+    """Calls into one object, one at a time: the chat app shares a shard between sessions
+    (threads), and an upload may write while another session searches."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
 class EdgeStore(VectorStore):
     """qdrant-edge shard at <root>/<collection>/shard, meta in <root>/<collection>/ragdesk.json.
 
@@ -217,12 +238,14 @@ class EdgeStore(VectorStore):
         except BlockingIOError as exc:
             self._lock.close()
             raise StoreUnavailable(
-                f"collection {collection!r} at {self._dir} is open in another ragdesk process; "
-                "wait for it to finish (one writer at a time)"
+                f"collection {collection!r} at {self._dir} is open in another ragdesk process "
+                "(an ingest run, or the chat app, which keeps it open): wait for the ingest to "
+                "finish, or add documents through the app's upload while it runs; several "
+                "processes at once need a Qdrant server (RAGDESK_QDRANT_URL)"
             ) from exc
         self._shard: Any = None
         if self._meta_file.is_file() and self._shard_dir.is_dir():
-            self._shard = qdrant_edge.EdgeShard.load(str(self._shard_dir))
+            self._shard = _Serialized(qdrant_edge.EdgeShard.load(str(self._shard_dir)))
 
     def exists(self) -> bool:
         return self._shard is not None
@@ -250,7 +273,7 @@ class EdgeStore(VectorStore):
         for field in Payload.INDEXED:
             shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
         shard.flush()
-        self._shard = shard
+        self._shard = _Serialized(shard)
         self.update_meta(collection_meta(embedder))  # written last: it marks the shard complete
 
     def _require(self) -> Any:
@@ -391,7 +414,12 @@ class ClientStore(VectorStore):
     def connect(cls, settings: Settings) -> ClientStore:
         from qdrant_client import QdrantClient
 
-        client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=30)
+        client = QdrantClient(
+            url=settings.qdrant_url,
+            api_key=settings.qdrant_api_key,
+            timeout=30,
+            check_compatibility=False,  # reachability is checked below, with a clear message
+        )
         try:
             client.get_collections()
         except Exception as exc:  # the client raises several transport types
@@ -522,6 +550,22 @@ class ClientStore(VectorStore):
 
     def close(self) -> None:
         self._client.close()
+
+
+def list_collections(settings: Settings) -> list[str]:
+    """Collections that exist where `settings` point: the server's, or the embedded folder's."""
+    if settings.qdrant_url:
+        store = ClientStore.connect(settings)
+        try:
+            return sorted(c.name for c in store._client.get_collections().collections)
+        finally:
+            store.close()
+    root = settings.qdrant_dir
+    if not root.is_dir():
+        return []
+    return sorted(
+        d.name for d in root.iterdir() if (d / "ragdesk.json").is_file() and (d / "shard").is_dir()
+    )
 
 
 def open_store(settings: Settings) -> VectorStore:

@@ -1,0 +1,187 @@
+"""The conversation: past turns, the streamed answer, citations linked to their sources."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from app import rendering
+from app.documents import OriginalFile, original_file
+from app.feedback import FeedbackEntry, FeedbackLog
+from rag_core.answer import Answer, AnswerEngine, Turn, source_json
+from rag_core.prompt import NOT_FOUND
+from rag_core.retrieval import Source
+
+CLOSEST_SHOWN = 3
+SEARCH_ONLY_NOTE = "The answer model is unavailable, so here are the closest passages instead."
+
+
+@dataclass(slots=True)
+class ChatEntry:
+    question: str
+    collection: str
+    model_label: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    answer: Answer | None = None
+    search_only: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatContext:
+    """What rendering and answering need, passed in rather than looked up."""
+
+    engine: AnswerEngine
+    groups: list[str]
+    top_k: int
+    roots: list
+    feedback: FeedbackLog
+    model_available: bool
+    model_busy: bool = False
+
+
+def history(entries: list[ChatEntry]) -> list[Turn]:
+    return [Turn(e.question, e.answer.text) for e in entries if e.answer and not e.error]
+
+
+def render_entry(entry: ChatEntry, context: ChatContext) -> None:
+    with st.chat_message("user"):
+        st.text(entry.question)
+    with st.chat_message("assistant"):
+        render_answer(entry, context)
+
+
+def render_answer(entry: ChatEntry, context: ChatContext) -> None:
+    if entry.error:
+        st.error(entry.error)
+        return
+    answer = entry.answer
+    assert answer is not None
+    if entry.search_only:
+        st.warning(SEARCH_ONLY_NOTE)
+        _closest_passages(entry, answer.sources, context)
+    elif answer.refused:
+        st.markdown(f"**{NOT_FOUND}**")
+        if answer.text != NOT_FOUND:  # withheld for following injected instructions
+            st.markdown(answer.text)
+        _closest_passages(entry, answer.sources, context)
+    else:
+        cited = [c.n for c in answer.citations]
+        st.markdown(rendering.answer_html(answer.text, entry.id, cited), unsafe_allow_html=True)
+        _sources(entry, answer, context)
+    st.caption(rendering.timing_caption(answer.timings, answer.refused or entry.search_only))
+    _feedback(entry, context)
+
+
+def _sources(entry: ChatEntry, answer: Answer, context: ChatContext) -> None:
+    if not answer.citations:
+        st.caption("The answer cites no source: check it against the passages below.")
+    else:
+        st.markdown("**Sources**")
+    snippets = {c.n: c.snippet for c in answer.citations}
+    for n in snippets:
+        _source_block(entry, n, answer.sources[n - 1], snippets[n], context)
+    others = [n for n in range(1, len(answer.sources) + 1) if n not in snippets]
+    if others:
+        with st.expander(f"Other passages the answer was written from ({len(others)})"):
+            for n in others:
+                _source_block(entry, n, answer.sources[n - 1], None, context)
+
+
+def _closest_passages(entry: ChatEntry, sources: list[Source], context: ChatContext) -> None:
+    if not sources:
+        st.caption("No passage in this collection is related to the question.")
+        return
+    st.markdown("Closest passages found (not relevant enough to answer from):")
+    for n, source in enumerate(sources[:CLOSEST_SHOWN], start=1):
+        _source_block(entry, n, source, None, context)
+
+
+def _source_block(
+    entry: ChatEntry, n: int, source: Source, highlight: str | None, context: ChatContext
+) -> None:
+    st.markdown(rendering.source_html(entry.id, n, source, highlight), unsafe_allow_html=True)
+    original = original_file(source.source, context.roots)
+    if original is None:
+        st.caption("The original file is not available on this server.")
+        return
+    st.download_button(
+        f"Open {original.name}",
+        data=_reader(original),
+        file_name=original.name,
+        mime=original.mime,
+        key=f"dl-{entry.id}-{n}",
+        on_click="ignore",
+        icon=":material/description:",
+    )
+
+
+def _reader(original: OriginalFile) -> Callable[[], bytes]:
+    return lambda: original.path.read_bytes()
+
+
+def _feedback(entry: ChatEntry, context: ChatContext) -> None:
+    st.feedback(
+        "thumbs",
+        key=f"fb-{entry.id}",
+        on_change=_record_feedback,
+        args=(entry, context.feedback),
+    )
+
+
+def _record_feedback(entry: ChatEntry, log: FeedbackLog) -> None:
+    rating = st.session_state.get(f"fb-{entry.id}")
+    if rating is None:
+        log.remove(entry.id)
+        return
+    answer = entry.answer
+    assert answer is not None
+    log.record(
+        FeedbackEntry(
+            answer_id=entry.id,
+            collection=entry.collection,
+            model=entry.model_label,
+            rating=int(rating),
+            question=entry.question,
+            answer=answer.text,
+            sources=[source_json(n, s) for n, s in enumerate(answer.sources, start=1)],
+        )
+    )
+
+
+def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContext) -> None:
+    """Ask, streaming the answer into the page as the model writes it."""
+    turns = history(previous)
+    with st.chat_message("user"):
+        st.text(entry.question)
+    with st.chat_message("assistant"):
+        if not context.model_available:
+            _, retrieval, _ = context.engine.retrieve(
+                entry.question, context.groups, turns, context.top_k
+            )
+            entry.search_only = True
+            entry.answer = Answer(entry.question, entry.question, sources=retrieval.sources)
+            entry.answer.timings["retrieval_ms"] = retrieval.milliseconds
+            return
+        status = st.empty()
+        if context.model_busy:
+            status.info("Another question is being answered: yours is queued and starts next.")
+        else:
+            status.caption("Searching the documents…")
+        results: list[Answer] = []
+
+        def pieces() -> Iterator[str]:
+            for item in context.engine.stream(entry.question, context.groups, turns, context.top_k):
+                if isinstance(item, Answer):
+                    results.append(item)
+                    return
+                status.empty()
+                yield item
+
+        st.write_stream(pieces())
+        entry.answer = results[0] if results else None
+        if entry.answer is None:
+            entry.error = "The answer was interrupted. Please ask again."

@@ -1,0 +1,136 @@
+"""The sidebar: which collection, what is in it, how to search it, and adding documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import streamlit as st
+
+from app.uploads import UploadedFile, ingest_uploads
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+from rag_core.status import index_status
+from rag_core.store import VectorStore
+
+
+@dataclass(frozen=True, slots=True)
+class SearchChoices:
+    top_k: int
+    hybrid: bool
+
+
+def pick_collection(available: list[str], default: str) -> str:
+    options = sorted(set(available) | {default})
+    current = st.session_state.get("collection", default)
+    index = options.index(current) if current in options else options.index(default)
+    return st.selectbox(
+        "Collection",
+        options,
+        index=index,
+        key="collection",
+        help="A separate set of indexed documents.",
+    )
+
+
+def when(iso: str | None) -> str:
+    if not iso:
+        return "never"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def show_status(store: VectorStore, model_label: str, production: bool | None) -> int:
+    """The index status block; returns the number of chunks (0: nothing to search yet)."""
+    info = index_status(store)
+    columns = st.columns(2)
+    columns[0].metric("Documents", f"{info['files']:,}")
+    columns[1].metric("Passages", f"{info['chunks']:,}")
+    st.caption(f"Last indexed: {when(info['last_ingest'])}")
+    if production is None:
+        st.caption(f"Answer model: {model_label}")
+    elif production:
+        st.caption(f"Answer model: {model_label} (production model)")
+    else:
+        st.caption(f"Answer model: {model_label} — small fallback, answers are weaker")
+    return int(info["chunks"])
+
+
+def search_choices(settings: Settings) -> SearchChoices:
+    with st.expander("Search settings"):
+        top_k = st.slider(
+            "Sources per answer",
+            1,
+            12,
+            value=min(settings.top_k, 12),
+            key="top_k",
+            help="How many passages the answer is written from.",
+        )
+        hybrid = st.toggle(
+            "Match exact words too (hybrid search)",
+            value=settings.retrieval_mode == "hybrid",
+            key="hybrid",
+            help="Combines meaning-based search with keyword matching (names, codes, numbers).",
+        )
+    return SearchChoices(top_k, hybrid)
+
+
+def upload_form(settings: Settings, store: VectorStore, embedder: Embedder) -> None:
+    with st.expander("Add documents"):
+        files = st.file_uploader(
+            "PDF, Word, OpenDocument, RTF, PowerPoint, HTML, Markdown, e-mail or text",
+            accept_multiple_files=True,
+            key=f"uploads-{st.session_state.get('upload_round', 0)}",
+        )
+        if st.button("Add to collection", disabled=not files, key="add_documents"):
+            _ingest(files or [], settings, store, embedder)
+        for kind, message in st.session_state.pop("upload_messages", []):
+            getattr(st, kind)(message)
+
+
+class _UploadProgress:
+    def __init__(self) -> None:
+        self._bar = st.progress(0.0, text="Reading documents…")
+        self._total = 1
+        self._done = 0
+
+    def start(self, total_files: int) -> None:
+        self._total = max(total_files, 1)
+
+    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+        self._done += 1
+        name = source.rsplit("/", 1)[-1]
+        self._bar.progress(
+            min(self._done / self._total, 1.0), text=f"{self._done}/{self._total}: {name}"
+        )
+
+
+def _ingest(files: list, settings: Settings, store: VectorStore, embedder: Embedder) -> None:
+    uploads = [UploadedFile(f.name, f.getvalue()) for f in files]
+    too_big = [u for u in uploads if len(u.data) > settings.max_file_mb << 20]
+    messages: list[tuple[str, str]] = [
+        ("warning", f"{u.name}: larger than {settings.max_file_mb} MB, not added.") for u in too_big
+    ]
+    uploads = [u for u in uploads if u not in too_big]
+    if uploads:
+        try:
+            report = ingest_uploads(uploads, settings, store, embedder, _UploadProgress())
+        except Exception as exc:
+            messages.append(("error", f"Adding documents failed: {exc}"))
+        else:
+            added = report.files_new + report.files_updated
+            unchanged = report.files_unchanged
+            if added:
+                messages.append(
+                    ("success", f"Added {added} document(s), {report.chunks_written:,} passages.")
+                )
+            if unchanged:
+                messages.append(("info", f"{unchanged} document(s) were already indexed."))
+            for failure in report.failures:
+                name = failure.path.rsplit("/", 1)[-1]
+                messages.append(("warning", f"{name} could not be added: {failure.reason}"))
+    st.session_state["upload_messages"] = messages
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.rerun()

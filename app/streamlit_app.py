@@ -1,0 +1,108 @@
+"""The ragdesk chat: `streamlit run app/streamlit_app.py` (what `scripts/run` starts).
+
+Presentation only: searching, answering and indexing are `rag_core`'s and `ingest`'s.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import chat, rendering, resources, sidebar
+from app.documents import document_roots
+from rag_core.answer import AnswerEngine
+from rag_core.retrieval import Retriever, search_spec
+from rag_core.settings import Settings, load_settings
+from rag_core.types import ConfigurationError
+
+TITLE = "Ask the documents"
+
+
+def _stop_with(message: str) -> None:
+    st.error(message)
+    st.stop()
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        _stop_with(f"ragdesk is not configured correctly: {exc}. Ask IT to fix the settings.")
+        raise  # unreachable: st.stop() ends the run
+
+
+def main() -> None:
+    st.set_page_config(page_title="ragdesk", page_icon=":material/quick_reference_all:")
+    base = _settings()
+    conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
+
+    with st.sidebar:
+        st.title("ragdesk")
+        try:
+            available = resources.collections(base)
+        except Exception as exc:
+            _stop_with(resources.friendly(exc, base))
+        collection = sidebar.pick_collection(available, base.collection)
+        settings = base.model_copy(update={"collection": collection})
+        if st.button("New chat", icon=":material/add_comment:", width="stretch", key="new_chat"):
+            conversations[collection] = []
+        try:
+            store = resources.get_store(settings)
+            embedder = resources.get_embedder(settings)
+        except Exception as exc:
+            _stop_with(resources.friendly(exc, settings))
+        model, model_error = None, None
+        try:
+            model = resources.get_model(settings)
+        except Exception as exc:
+            model_error = resources.friendly(exc, settings)
+        info = resources.model_info(model) if model else None
+        chunks = sidebar.show_status(
+            store,
+            info.label if info else "unavailable",
+            info.production if info and settings.llm_backend == "llama_cpp" else None,
+        )
+        choices = sidebar.search_choices(settings)
+        sidebar.upload_form(settings, store, embedder)
+
+    st.html(rendering.STYLE)
+    st.title(TITLE)
+    if model_error:
+        st.error(model_error)
+    elif info and info.notice:
+        st.info(info.notice)
+    if chunks == 0:
+        st.info(
+            f"The collection “{collection}” has no documents yet. Add some with "
+            "“Add documents” in the sidebar, or ask IT to run `ingest FOLDER`."
+        )
+
+    spec = search_spec(
+        settings.model_copy(update={"retrieval_mode": "hybrid" if choices.hybrid else "dense"})
+    )
+    context = chat.ChatContext(
+        engine=AnswerEngine(Retriever(store, embedder, spec), model, settings),
+        groups=list(settings.groups),
+        top_k=choices.top_k,
+        roots=document_roots(settings, store.meta()),
+        feedback=resources.get_feedback_log(str(settings.feedback_path.resolve())),
+        model_available=model is not None,
+        model_busy=bool(getattr(model, "busy", False)),
+    )
+    entries = conversations.setdefault(collection, [])
+    for entry in entries:
+        chat.render_entry(entry, context)
+
+    question = st.chat_input(
+        "Ask a question about the documents", disabled=chunks == 0, max_chars=2000
+    )
+    if question and question.strip():
+        entry = chat.ChatEntry(question.strip(), collection, info.label if info else "search only")
+        try:
+            chat.answer_live(entry, entries, context)
+        except Exception as exc:
+            entry.error = resources.friendly(exc, settings)
+        entries.append(entry)
+        st.rerun()
+
+
+main()

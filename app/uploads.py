@@ -1,0 +1,73 @@
+"""Documents added from the chat: saved under the collection's folder, then ingested alone.
+
+Uploads go to `<root>/uploads/`, where `root` is the folder the collection was ingested
+from (so a later `ingest ROOT --prune` keeps them), or `DATA_DIR/documents/<collection>` for
+a collection that has none yet. Only the uploaded files are ingested: the other files'
+permissions are left exactly as the last `ingest` set them. A file that fails is reported
+with its reason and removed again, so it is not retried on every later upload.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.pipeline import IngestProgress, IngestReport, run_ingest
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+from rag_core.store import VectorStore
+
+UPLOAD_FOLDER = "uploads"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    name: str
+    data: bytes
+
+
+def upload_root(settings: Settings, meta: dict[str, Any], collection: str) -> Path:
+    root = meta.get("root")
+    return Path(root) if root else settings.data_dir.resolve() / "documents" / collection
+
+
+def safe_file_name(name: str) -> str:
+    """A browser-supplied name reduced to one harmless path component."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = re.sub(r"[\x00-\x1f<>:\"|?*]", "_", name).strip(" .")
+    return name[:180] or "upload"
+
+
+def save_uploads(files: Sequence[UploadedFile], root: Path) -> list[str]:
+    """Write the files under `root/uploads/`; returns their sources (relative to `root`).
+    A file with the same name replaces the earlier upload: it is a new version."""
+    folder = root / UPLOAD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for upload in files:
+        target = folder / safe_file_name(upload.name)
+        partial = target.with_name(f".{target.name}.part")
+        partial.write_bytes(upload.data)
+        partial.replace(target)
+        sources.append(f"{UPLOAD_FOLDER}/{target.name}")
+    return sources
+
+
+def ingest_uploads(
+    files: Sequence[UploadedFile],
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    progress: IngestProgress | None = None,
+) -> IngestReport:
+    root = upload_root(settings, store.meta(), store.collection)
+    sources = save_uploads(files, root)
+    report = run_ingest(root, settings, store, embedder, progress, only=sources)
+    for failure in report.failures:
+        if failure.path in sources:
+            (root / failure.path).unlink(missing_ok=True)
+    return report
