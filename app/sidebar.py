@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
-from app.uploads import UploadedFile, ingest_uploads
+from app.uploads import UploadedFile, hand_to_worker, ingest_uploads
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.status import index_status
 from rag_core.store import VectorStore
+
+WORKER_SILENT_S = 120  # no heartbeat for this long: the worker is considered down
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,30 @@ def show_status(store: VectorStore, model_label: str, production: bool | None) -
     else:
         st.caption(f"Answer model: {model_label} — small fallback, answers are weaker")
     return int(info["chunks"])
+
+
+def show_worker(status: dict[str, Any] | None) -> None:
+    """The ingestion worker's state, when one serves this collection."""
+    if status is None:
+        return
+    try:
+        beat = datetime.fromisoformat(status["heartbeat"])
+        silent = (datetime.now(UTC) - beat).total_seconds()
+    except (KeyError, ValueError):
+        silent = float("inf")
+    state = status.get("state", "unknown")
+    if state == "stopped" or silent > WORKER_SILENT_S:
+        st.warning("The indexing worker is not running: new files are not being added.")
+        return
+    line = f"Indexing worker: {state}, last run {when(status.get('last_run'))}"
+    if status.get("waiting"):
+        line += f"; {len(status['waiting'])} file(s) arriving"
+    st.caption(line)
+    failed = status.get("failed") or {}
+    if failed:
+        with st.expander(f"{len(failed)} file(s) could not be added"):
+            for source, reason in sorted(failed.items()):
+                st.caption(f"{source}: {reason}")
 
 
 def search_choices(settings: Settings) -> SearchChoices:
@@ -114,7 +141,20 @@ def _ingest(files: list, settings: Settings, store: VectorStore, embedder: Embed
         ("warning", f"{u.name}: larger than {settings.max_file_mb} MB, not added.") for u in too_big
     ]
     uploads = [u for u in uploads if u not in too_big]
-    if uploads:
+    if uploads and settings.inbox_dir is not None:
+        try:
+            hand_to_worker(uploads, settings.inbox_dir)
+        except OSError as exc:
+            messages.append(("error", f"Adding documents failed: {exc.strerror}"))
+        else:
+            messages.append(
+                (
+                    "success",
+                    f"Received {len(uploads)} document(s): the indexing worker adds them "
+                    "within a minute.",
+                )
+            )
+    elif uploads:
         try:
             report = ingest_uploads(uploads, settings, store, embedder, _UploadProgress())
         except Exception as exc:

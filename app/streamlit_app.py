@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import chat, rendering, resources, sidebar
 from app.documents import document_roots
+from ingest.watch import read_worker_status, worker_status_path
 from rag_core.answer import AnswerEngine
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings, load_settings
@@ -61,6 +62,7 @@ def main() -> None:
             info.label if info else "unavailable",
             info.production if info and settings.llm_backend == "llama_cpp" else None,
         )
+        sidebar.show_worker(read_worker_status(worker_status_path(settings, collection)))
         choices = sidebar.search_choices(settings)
         sidebar.upload_form(settings, store, embedder)
 

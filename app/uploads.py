@@ -57,6 +57,12 @@ def save_uploads(files: Sequence[UploadedFile], root: Path) -> list[str]:
     return sources
 
 
+def hand_to_worker(files: Sequence[UploadedFile], inbox: Path) -> list[str]:
+    """With an ingestion worker (RAGDESK_INBOX_DIR), uploads land in its watched folder and
+    the worker, which owns all writes, indexes them once they have settled."""
+    return save_uploads(files, inbox)
+
+
 def ingest_uploads(
     files: Sequence[UploadedFile],
     settings: Settings,

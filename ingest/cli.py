@@ -55,6 +55,48 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
     return report, EXIT_FAILURES if report.failures else EXIT_OK
 
 
+def watch_folder(root: Path, settings: Settings, console: Console) -> None:
+    """The ingestion worker: runs until SIGTERM/SIGINT, then stops after the current file."""
+    import signal
+    import threading
+
+    from ingest.watch import Watcher
+    from rag_core.embeddings import Embedder
+
+    if not root.is_dir():
+        raise RagdeskError(f"{root} is not a folder")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        console.print(f"{signal.Signals(signum).name}: stopping after the current file")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    def show(report: IngestReport) -> None:
+        console.print(
+            f"{report.files_new} new, {report.files_updated} changed, "
+            f"{report.files_pruned} removed, {len(report.failures)} failed, "
+            f"{report.chunks_written} chunks in {report.seconds_total:.1f} s"
+        )
+        if report.failures:
+            console.print(failures_table(report))
+
+    embedder = Embedder(settings)
+    try:
+        with open_store(settings) as store:
+            watcher = Watcher(root, settings, store, embedder, on_report=show)
+            console.print(
+                f"watching {root} every {settings.watch_interval_s:g} s for collection "
+                f"{store.collection!r} (status: {watcher.status_path})"
+            )
+            watcher.run(stop)
+    finally:
+        embedder.close()
+    console.print("stopped")
+
+
 @app.command()
 def ingest(
     root: Annotated[Path, typer.Argument(help="Folder of documents to index.")],
@@ -75,6 +117,12 @@ def ingest(
         Path | None, typer.Option(help="Also write the summary as JSON here.")
     ] = None,
     pdf_engine: Annotated[str | None, typer.Option(help="pypdf or pdfium.")] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch", help="Keep running: index files as they land, change or go (prunes)."
+        ),
+    ] = False,
 ) -> None:
     """Index a folder: new and changed files are processed, unchanged ones skipped."""
     console = Console(stderr=True)
@@ -91,7 +139,11 @@ def ingest(
             json_summary=json_summary,
             pdf_engine=pdf_engine,
         )
-        _, status = ingest_folder(root, settings, console)
+        if watch:
+            watch_folder(root, settings, console)
+            status = EXIT_OK
+        else:
+            _, status = ingest_folder(root, settings, console)
     except (RagdeskError, StoreUnavailable) as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
@@ -106,3 +158,7 @@ def _quiet_libraries() -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

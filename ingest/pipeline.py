@@ -10,7 +10,7 @@ A failed parse touches nothing: the previous version stays searchable.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ class IngestReport:
     seconds_embed: float = 0.0
     seconds_write: float = 0.0
     dry_run: bool = False
+    stopped: bool = False  # asked to stop (SIGTERM): files not reached wait for the next run
     failures: list[Failure] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -94,11 +95,15 @@ def run_ingest(
     embedder: Embedder,
     progress: IngestProgress | None = None,
     only: Collection[str] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Bring the collection in line with the files under `root`.
 
-    `only` limits the run to those sources (paths relative to `root`): the chat's upload
-    adds its files without touching the others' permissions."""
+    `only` limits parsing to those sources (paths relative to `root`): the chat's upload
+    adds its files without touching the others' permissions, and the watcher skips files
+    still being copied. Pruning (if on) still compares against everything on disk.
+    `stop` is polled between files: when it says so, the files done so far are written
+    and the rest wait for the next run."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=settings.dry_run)
@@ -106,6 +111,7 @@ def run_ingest(
     acl = tuple(settings.groups)
 
     found, walk_failures = discover(root)
+    on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
     if only is not None:
         wanted = set(only)
         found = [entry for entry in found if entry.source in wanted]
@@ -133,6 +139,10 @@ def run_ingest(
             previous = known.get(entry.source)
             if previous is not None and previous.file_hash == digest:
                 report.files_unchanged += 1
+                stamp = (entry.size, entry.mtime_ns)
+                if (previous.size, previous.mtime_ns) != stamp and not settings.dry_run:
+                    previous = replace(previous, size=entry.size, mtime_ns=entry.mtime_ns)
+                    manifest.put(previous)  # touched, not changed: the watcher need not look
                 if previous.acl != acl:
                     report.files_acl_updated += 1
                     if not settings.dry_run:
@@ -155,7 +165,6 @@ def run_ingest(
                 timeout_s=settings.parse_timeout_s,
             )
             jobs.append((job, previous))
-        on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
         report.seconds_scan = time.perf_counter() - started
 
         if settings.dry_run:
@@ -163,8 +172,8 @@ def run_ingest(
             report.files_updated = len(jobs) - report.files_new
             report.files_pruned = len(set(known) - on_disk) if settings.prune else 0
         else:
-            _process(jobs, settings, store, embedder, manifest, report, progress)
-            if settings.prune and only is None:
+            _process(jobs, settings, store, embedder, manifest, report, progress, stop)
+            if settings.prune:
                 _prune(store, manifest, on_disk, report)
             # the root is where the chat serves original files from
             store.update_meta({"last_ingest": now_iso(), "root": str(root.resolve())})
@@ -187,6 +196,7 @@ def _process(
     manifest: Manifest,
     report: IngestReport,
     progress: IngestProgress,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     previous_by_source = {job.source: prev for job, prev in jobs}
     job_by_source = {job.source: job for job, _ in jobs}
@@ -207,6 +217,9 @@ def _process(
         if pending_chunks >= FLUSH_CHUNKS:
             _write(pending, store, embedder, manifest, report, progress)
             pending, pending_chunks = [], 0
+        if stop is not None and stop():
+            report.stopped = True
+            break
     _write(pending, store, embedder, manifest, report, progress)
 
 

@@ -160,7 +160,7 @@ class OpenAICompatibleChat:
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
-        import json
+        import httpx
 
         started = time.perf_counter()
         body = {
@@ -171,6 +171,20 @@ class OpenAICompatibleChat:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        try:
+            yield from self._events(body, stats, started)
+        except httpx.TransportError as exc:
+            raise RagdeskError(
+                f"cannot reach the model server at {self._base} ({type(exc).__name__}): check "
+                "RAGDESK_LLM_BASE_URL and that the server is running"
+            ) from exc
+        stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _events(
+        self, body: dict[str, Any], stats: GenerationStats, started: float
+    ) -> Iterator[str]:
+        import json
+
         with self._client.stream("POST", f"{self._base}/chat/completions", json=body) as response:
             if response.status_code >= 400:
                 response.read()
@@ -190,7 +204,6 @@ class OpenAICompatibleChat:
                             stats.first_token_ms = (time.perf_counter() - started) * 1000
                         stats.completion_tokens += 1
                         yield delta
-        stats.total_ms = (time.perf_counter() - started) * 1000
 
 
 def load_chat_model(settings: Settings) -> LlamaCppChat | OpenAICompatibleChat:

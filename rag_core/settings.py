@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
     json_summary: Path | None = None
     pdf_engine: PdfEngine = "pdfium"
+    # `ingest --watch`: how often the folder is looked at, and how long a file must stay
+    # unchanged before it is read (so a file still being copied is never ingested).
+    watch_interval_s: float = Field(default=5.0, gt=0)
+    watch_settle_s: float = Field(default=3.0, ge=0)
+    # Where the chat puts uploads when an ingestion worker owns all writes (its watched
+    # folder); empty: the chat indexes uploads itself (single machine, embedded index).
+    inbox_dir: Path | None = None
 
     # Retrieval: dense + sparse fused in Qdrant, then a relevance floor for refusals.
     retrieval_mode: Literal["dense", "sparse", "hybrid"] = "hybrid"

@@ -201,3 +201,25 @@ def test_missing_model_still_shows_passages(
     ask(app, ANSWERABLE)
     assert any("closest passages" in w.value for w in app.warning)
     assert "travel-policy.md" in markdown(app)
+
+
+def test_with_a_worker_uploads_go_to_its_inbox_and_its_state_is_shown(
+    monkeypatch: pytest.MonkeyPatch, indexed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from ingest.watch import WorkerStatus, worker_status_path
+
+    inbox = tmp_path / "inbox"
+    use_app_settings(monkeypatch, indexed[1], inbox_dir=str(inbox))
+    settings = Settings(data_dir=indexed[1])
+    status = WorkerStatus(str(inbox), "documents", state="watching")
+    status.failed = {"scan.pdf": "image-only PDF (no text layer)"}
+    status.save(worker_status_path(settings, "documents"))
+    app = start()
+    assert any(c.value.startswith("Indexing worker: watching") for c in app.caption)
+    app.file_uploader[0].set_value([("memo.md", b"# Memo\n\nHello.\n", "text/markdown")]).run()
+    app.button(key="add_documents").click().run()
+    assert any("indexing worker adds them" in s.value for s in app.success)
+    assert (inbox / "uploads" / "memo.md").read_bytes() == b"# Memo\n\nHello.\n"
+    status.state = "stopped"
+    status.save(worker_status_path(settings, "documents"))
+    assert "worker is not running" in start().warning[0].value

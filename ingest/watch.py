@@ -1,0 +1,171 @@
+"""`ingest --watch DIR`: keep a collection in line with a folder as files land, change, go.
+
+The folder is polled (this works the same on local disks and network shares, where file
+events are unreliable). A file is ingested once it has settled: unchanged in size and
+modification time for two polls and at least `settle_s` old, so a half-copied file is
+never read. Deleted files are pruned. A file that fails is reported once and retried only
+when it changes. Status goes to a JSON file the chat shows; SIGTERM stops after the file
+in hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.discover import discover
+from ingest.pipeline import IngestReport, open_manifest, run_ingest
+from rag_core.embeddings import Embedder
+from rag_core.settings import Settings
+from rag_core.store import VectorStore
+
+Stamp = tuple[int, int]  # (size, mtime_ns)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def worker_status_path(settings: Settings, collection: str) -> Path:
+    return settings.state_dir / f"worker-{collection}.json"
+
+
+@dataclass(slots=True)
+class WorkerStatus:
+    """What the chat's sidebar shows about the worker."""
+
+    root: str
+    collection: str
+    state: str = "starting"  # starting | watching | ingesting | stopped
+    pid: int = field(default_factory=os.getpid)
+    heartbeat: str = field(default_factory=now_iso)
+    last_run: str | None = None
+    last_report: dict[str, Any] | None = None
+    waiting: list[str] = field(default_factory=list)  # seen, not settled yet
+    failed: dict[str, str] = field(default_factory=dict)  # source -> reason
+
+    def save(self, path: Path) -> None:
+        self.heartbeat = now_iso()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(_as_dict(self), indent=2))
+        os.replace(tmp, path)
+
+
+def _as_dict(status: WorkerStatus) -> dict[str, Any]:
+    return {name: getattr(status, name) for name in status.__slots__}
+
+
+def read_worker_status(path: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+class _Heartbeat:
+    """Keeps the status file fresh during a long run, so the chat knows the worker lives."""
+
+    def __init__(self, status: WorkerStatus, path: Path, every_s: float = 10.0) -> None:
+        self._status, self._path, self._every = status, path, every_s
+        self._last = time.monotonic()
+
+    def start(self, total_files: int) -> None:
+        pass
+
+    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+        if time.monotonic() - self._last >= self._every:
+            self._status.save(self._path)
+            self._last = time.monotonic()
+
+
+class Watcher:
+    def __init__(
+        self,
+        root: Path,
+        settings: Settings,
+        store: VectorStore,
+        embedder: Embedder,
+        on_report: Callable[[IngestReport], None] | None = None,
+    ) -> None:
+        self._root = root
+        self._settings = settings.model_copy(update={"prune": True, "dry_run": False})
+        self._store = store
+        self._embedder = embedder
+        self._on_report = on_report
+        self._previous: dict[str, Stamp] = {}
+        self._failed: dict[str, Stamp] = {}
+        self.status = WorkerStatus(str(root.resolve()), store.collection)
+        self.status_path = worker_status_path(settings, store.collection)
+
+    def run(self, stop: threading.Event) -> None:
+        self.status.state = "watching"
+        self.status.save(self.status_path)
+        try:
+            while not stop.is_set():
+                self.poll(stop)
+                stop.wait(self._settings.watch_interval_s)
+        finally:
+            self.status.state = "stopped"
+            self.status.save(self.status_path)
+
+    def poll(self, stop: threading.Event | None = None) -> IngestReport | None:
+        """One look at the folder; ingests what settled and prunes what left."""
+        found, _ = discover(self._root)
+        snapshot = {entry.source: (entry.size, entry.mtime_ns) for entry in found}
+        settle_ns = int(self._settings.watch_settle_s * 1e9)
+        now = time.time_ns()
+        settled = {
+            source
+            for source, stamp in snapshot.items()
+            if self._previous.get(source) == stamp and now - stamp[1] >= settle_ns
+        }
+        self._previous = snapshot
+        manifest = open_manifest(self._settings, self._store)
+        try:
+            known = {source: (r.size, r.mtime_ns) for source, r in manifest.all().items()}
+        finally:
+            manifest.close()
+        changed = {
+            source
+            for source in settled
+            if known.get(source) != snapshot[source]
+            and self._failed.get(source) != snapshot[source]
+        }
+        gone = set(known) - set(snapshot)
+        self.status.waiting = sorted(s for s in snapshot if s not in settled)
+        self.status.failed = {
+            source: reason for source, reason in self.status.failed.items() if source in snapshot
+        }
+        if not changed and not gone:
+            self.status.save(self.status_path)
+            return None
+        self.status.state = "ingesting"
+        self.status.save(self.status_path)
+        report = run_ingest(
+            self._root,
+            self._settings,
+            self._store,
+            self._embedder,
+            _Heartbeat(self.status, self.status_path),
+            only=changed,
+            stop=stop.is_set if stop is not None else None,
+        )
+        for failure in report.failures:
+            if failure.path in snapshot:
+                self._failed[failure.path] = snapshot[failure.path]
+            self.status.failed[failure.path] = failure.reason
+        self.status.state = "watching"
+        self.status.last_run = now_iso()
+        self.status.last_report = report.to_json()
+        self.status.save(self.status_path)
+        if self._on_report is not None:
+            self._on_report(report)
+        return report
