@@ -114,9 +114,13 @@ def assemble_parts(preset: ModelPreset, models_dir: Path) -> Path:
 
 
 def pull(preset: ModelPreset, models_dir: Path) -> Path:
-    """Download a hub preset (needs network) and verify it against the hub's LFS sha256."""
+    """Download a hub preset (needs network) and verify it against the hub's LFS sha256;
+    a file already in place is kept (the compose `model` service runs at every start)."""
     if preset.kind != "hub":
         return assemble_parts(preset, models_dir)
+    existing = models_dir / preset.filename
+    if existing.is_file():  # placed by an earlier pull or copied in by an admin (air-gapped)
+        return existing
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     models_dir.mkdir(parents=True, exist_ok=True)
