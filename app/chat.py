@@ -12,6 +12,7 @@ from app import rendering
 from app.documents import OriginalFile, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
 from rag_core.answer import Answer, AnswerEngine, Turn, source_json
+from rag_core.audit import AuditLog
 from rag_core.prompt import NOT_FOUND
 from rag_core.retrieval import Source
 
@@ -40,6 +41,8 @@ class ChatContext:
     roots: list
     feedback: FeedbackLog
     model_available: bool
+    user: str
+    audit: AuditLog
     model_busy: bool = False
 
 
@@ -128,11 +131,11 @@ def _feedback(entry: ChatEntry, context: ChatContext) -> None:
         "thumbs",
         key=f"fb-{entry.id}",
         on_change=_record_feedback,
-        args=(entry, context.feedback),
+        args=(entry, context.feedback, context.user),
     )
 
 
-def _record_feedback(entry: ChatEntry, log: FeedbackLog) -> None:
+def _record_feedback(entry: ChatEntry, log: FeedbackLog, user: str) -> None:
     rating = st.session_state.get(f"fb-{entry.id}")
     if rating is None:
         log.remove(entry.id)
@@ -142,6 +145,7 @@ def _record_feedback(entry: ChatEntry, log: FeedbackLog) -> None:
     log.record(
         FeedbackEntry(
             answer_id=entry.id,
+            user=user,
             collection=entry.collection,
             model=entry.model_label,
             rating=int(rating),
@@ -185,3 +189,19 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
         entry.answer = results[0] if results else None
         if entry.answer is None:
             entry.error = "The answer was interrupted. Please ask again."
+
+
+def audit(entry: ChatEntry, context: ChatContext) -> None:
+    """One audit line per question: who, what, which sources were shown, what was said."""
+    answer = entry.answer
+    shown = answer.sources if answer else []
+    context.audit.record(
+        user=context.user,
+        groups=context.groups,
+        collection=entry.collection,
+        event="question",
+        question=entry.question,
+        answer=entry.error or (answer.text if answer and not entry.search_only else ""),
+        refused=answer.refused if answer else None,
+        sources=[source_json(n, s) for n, s in enumerate(shown, start=1)],
+    )

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from app.cli_admin import audit, users_app
 from ingest.cli import (
     EXIT_CONFIG,
     CollectionOption,
@@ -17,10 +18,12 @@ from ingest.cli import (
     QdrantUrlOption,
     ingest,
 )
-from rag_core.settings import load_settings
+from rag_core.audit import AuditLog
+from rag_core.settings import Settings, load_settings
 from rag_core.status import index_status
 from rag_core.store import StoreUnavailable, open_store
 from rag_core.types import RagdeskError
+from rag_core.users import User
 
 app = typer.Typer(add_completion=False, help="ragdesk: ask your documents.", no_args_is_help=True)
 app.command("ingest")(ingest)
@@ -28,6 +31,8 @@ eval_app = typer.Typer(help="Measure retrieval and answers on datasets.", no_arg
 app.add_typer(eval_app, name="eval")
 model_app = typer.Typer(help="Generation models: list presets, fetch the production model.")
 app.add_typer(model_app, name="model")
+app.add_typer(users_app, name="users")
+app.command("audit")(audit)
 
 
 @model_app.command("list")
@@ -105,6 +110,25 @@ def status(
         out.print(table)
 
 
+def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
+    """Whose groups a CLI question is asked with; with sign-in on, a named user's only."""
+    from rag_core.users import find_user
+
+    if settings.auth != "open":
+        if groups_given:
+            raise RagdeskError("--groups is not allowed when sign-in is on: use --user NAME")
+        if not name:
+            raise RagdeskError(
+                f"sign-in is on (RAGDESK_AUTH={settings.auth}): say who is asking with --user NAME"
+            )
+    if not name:
+        return User("local user", tuple(settings.groups))
+    found = find_user(settings.users_path, name)
+    if found is None:
+        raise RagdeskError(f"no user {name!r} in {settings.users_path}")
+    return found
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain words.")],
@@ -112,7 +136,12 @@ def ask(
     qdrant_path: QdrantPathOption = None,
     qdrant_url: QdrantUrlOption = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages to give the model.")] = None,
-    groups: Annotated[str | None, typer.Option(help="Your groups (comma-separated).")] = None,
+    groups: Annotated[
+        str | None, typer.Option(help="Your groups (comma-separated; open mode only).")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Answer as this user (groups from the users file).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
     retrieve_only: Annotated[
         bool, typer.Option("--retrieve-only", help="Sources and the refusal decision; no model.")
@@ -133,6 +162,8 @@ def ask(
             top_k=k,
             groups=groups,
         )
+        caller = _caller(settings, user, groups_given=groups is not None)
+        audit_log = AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups)
         with open_store(settings) as store:
             if not store.exists() or store.count() == 0:
                 raise RagdeskError(
@@ -143,7 +174,17 @@ def ask(
             retriever = Retriever(store, embedder, search_spec(settings))
             if retrieve_only:
                 engine = AnswerEngine(retriever, None, settings)
-                query, retrieval, refused = engine.retrieve(question, settings.groups)
+                query, retrieval, refused = engine.retrieve(question, caller.search_groups)
+                audit_log.record(
+                    user=caller.name,
+                    groups=caller.search_groups,
+                    collection=settings.collection,
+                    event="retrieve",
+                    question=question,
+                    refused=refused,
+                    sources=[source_json(n, s) for n, s in enumerate(retrieval.sources, 1)],
+                    channel="cli",
+                )
                 result = {
                     "sources": [source_json(n, s) for n, s in enumerate(retrieval.sources, 1)],
                     "refused": refused,
@@ -157,7 +198,7 @@ def ask(
                 console.print(f"[yellow]note:[/] {model.notice}", soft_wrap=True)
             engine = AnswerEngine(retriever, model, settings)
             final: Answer | None = None
-            for item in engine.stream(question, settings.groups):
+            for item in engine.stream(question, caller.search_groups):
                 if isinstance(item, Answer):
                     final = item
                 elif not as_json:
@@ -166,6 +207,17 @@ def ask(
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     assert final is not None
+    audit_log.record(
+        user=caller.name,
+        groups=caller.search_groups,
+        collection=settings.collection,
+        event="question",
+        question=question,
+        answer=final.text,
+        refused=final.refused,
+        sources=[source_json(n, s) for n, s in enumerate(final.sources, 1)],
+        channel="cli",
+    )
     if as_json:
         typer.echo(json.dumps(final.to_json()))
         return

@@ -17,6 +17,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     answer_id TEXT PRIMARY KEY,
     at TEXT NOT NULL,
+    user TEXT NOT NULL,
     collection TEXT NOT NULL,
     model TEXT NOT NULL,
     rating INTEGER NOT NULL,  -- 1 thumbs up, 0 thumbs down
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 @dataclass(frozen=True, slots=True)
 class FeedbackEntry:
     answer_id: str
+    user: str
     collection: str
     model: str
     rating: int
@@ -51,6 +53,7 @@ class FeedbackLog:
         row = (
             entry.answer_id,
             datetime.now(UTC).isoformat(timespec="seconds"),
+            entry.user,
             entry.collection,
             entry.model,
             entry.rating,
@@ -59,7 +62,9 @@ class FeedbackLog:
             json.dumps(entry.sources, ensure_ascii=False),
         )
         with self._lock, self._db:
-            self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._db.execute(
+                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+            )
 
     def remove(self, answer_id: str) -> None:
         with self._lock, self._db:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import chat, rendering, resources, sidebar
+from app import auth, chat, rendering, resources, sidebar
 from app.documents import document_roots
 from ingest.watch import read_worker_status, worker_status_path
 from rag_core.answer import AnswerEngine
+from rag_core.audit import AuditLog
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
+from rag_core.users import User
 
 TITLE = "Ask the documents"
 
@@ -31,13 +33,28 @@ def _settings() -> Settings:
         raise  # unreachable: st.stop() ends the run
 
 
+def _who(user: User, settings: Settings) -> None:
+    if settings.auth == "open":
+        st.caption(
+            "Single-user mode: no sign-in; anyone who can open this page sees the same documents."
+        )
+        return
+    groups = ", ".join(user.groups) or "no groups"
+    st.caption(f"Signed in as **{user.name}** ({groups})")
+    if settings.auth == "password" and st.button("Sign out", key="sign_out"):
+        auth.sign_out()
+        st.rerun()
+
+
 def main() -> None:
     st.set_page_config(page_title="ragdesk", page_icon=":material/quick_reference_all:")
     base = _settings()
+    user = auth.current_user(base)
     conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
 
     with st.sidebar:
         st.title("ragdesk")
+        _who(user, base)
         try:
             available = resources.collections(base)
         except Exception as exc:
@@ -83,7 +100,9 @@ def main() -> None:
     )
     context = chat.ChatContext(
         engine=AnswerEngine(Retriever(store, embedder, spec), model, settings),
-        groups=list(settings.groups),
+        groups=user.search_groups,
+        user=user.name,
+        audit=AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups),
         top_k=choices.top_k,
         roots=document_roots(settings, store.meta()),
         feedback=resources.get_feedback_log(str(settings.feedback_path.resolve())),
@@ -103,6 +122,7 @@ def main() -> None:
             chat.answer_live(entry, entries, context)
         except Exception as exc:
             entry.error = resources.friendly(exc, settings)
+        chat.audit(entry, context)
         entries.append(entry)
         st.rerun()
 

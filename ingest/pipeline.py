@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from ingest.acl_files import AclFileError, AclRules
 from ingest.discover import Failure, discover, file_hash
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
@@ -108,7 +109,7 @@ def run_ingest(
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=settings.dry_run)
     ingested_at = now_iso()
-    acl = tuple(settings.groups)
+    acl_rules = AclRules(root, tuple(settings.groups))
 
     found, walk_failures = discover(root)
     on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
@@ -137,6 +138,14 @@ def run_ingest(
                 report.failures.append(Failure(entry.source, f"cannot read: {exc.strerror}"))
                 continue
             previous = known.get(entry.source)
+            try:
+                acl = acl_rules.groups_for(entry.source)
+            except AclFileError as exc:
+                report.failures.append(Failure(entry.source, f"not indexed: {exc}"))
+                if previous is not None and previous.acl and not settings.dry_run:
+                    store.set_acl(entry.source, [])  # fail closed: hidden until it is fixed
+                    manifest.put(replace(previous, acl=()))
+                continue
             if previous is not None and previous.file_hash == digest:
                 report.files_unchanged += 1
                 stamp = (entry.size, entry.mtime_ns)

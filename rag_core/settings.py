@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     llm_seed: int = 7
     answer_tokens: int = Field(default=400, ge=16, le=8192)
 
+    # Who is asking. open: single user, no sign-in (local quick start); password: users
+    # file with bcrypt hashes; header: a reverse proxy's authenticated-user header.
+    auth: Literal["open", "password", "header"] = "open"
+    users_file: Path | None = Field(default=None, description="Default: DATA_DIR/users.yaml.")
+    auth_header: str = "X-Forwarded-User"
+    session_minutes: int = Field(default=480, ge=1, description="Idle time before sign-out.")
+    login_max_failures: int = Field(default=5, ge=1, description="Per user, per lockout window.")
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    audit_max_mb: int = Field(default=20, ge=1, description="Audit log size before rotating.")
+    audit_backups: int = Field(default=10, ge=1)
+
     # Limits that keep bad input from taking the machine down.
     max_file_mb: int = Field(default=256, ge=1)
     max_unzipped_mb: int = Field(default=512, ge=1, description="Cap on an office zip's content.")
@@ -126,6 +137,14 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.models_path or self.data_dir / "models"
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or self.data_dir / "users.yaml"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.state_dir / "audit.jsonl"
 
     @property
     def feedback_path(self) -> Path:

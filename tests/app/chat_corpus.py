@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from streamlit.testing.v1 import AppTest
+
 from ingest.pipeline import run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
-from tests.conftest import SAMPLE
+from tests.conftest import REPO, SAMPLE
 
 TRAVEL_POLICY = """# Travel policy
 
@@ -36,3 +39,37 @@ def build_collection(docs: Path, data: Path, embedder: Embedder) -> None:
     with EdgeStore(settings.qdrant_dir, settings.collection) as store:
         report = run_ingest(docs, settings, store, embedder)
     assert report.failures == [] and report.chunks_written > 0
+
+
+APP = str(REPO / "app" / "streamlit_app.py")
+TIMEOUT = 300  # seconds for one script run: a model answer on a busy 2-core machine
+
+
+def use_app_settings(monkeypatch: pytest.MonkeyPatch, data: Path, **extra: str) -> None:
+    monkeypatch.setenv("RAGDESK_DATA_DIR", str(data))
+    monkeypatch.setenv("RAGDESK_MODELS_PATH", str(REPO / "data" / "models"))
+    monkeypatch.setenv("RAGDESK_LLM_MODEL", "qwen2.5-0.5b")
+    monkeypatch.setenv("RAGDESK_LLM_TEMPERATURE", "0")
+    for key, value in extra.items():
+        monkeypatch.setenv(f"RAGDESK_{key.upper()}", value)
+
+
+def start() -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def ask(app: AppTest, question: str) -> AppTest:
+    app.chat_input[0].set_value(question).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def markdown(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def captions(app: AppTest) -> str:
+    return "\n".join(c.value for c in app.caption)

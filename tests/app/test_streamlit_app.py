@@ -15,54 +15,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.feedback import FeedbackLog
-from rag_core.embeddings import Embedder
 from rag_core.llm import LlamaCppChat
 from rag_core.prompt import NOT_FOUND
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
-from tests.app.chat_corpus import ANSWERABLE, UNRELATED, build_collection
-from tests.conftest import REPO
-
-APP = str(REPO / "app" / "streamlit_app.py")
-TIMEOUT = 300  # seconds for one script run: a model answer on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
-    docs = tmp_path_factory.mktemp("chat-docs")
-    data = tmp_path_factory.mktemp("chat-data")
-    build_collection(docs, data, embedder)
-    return docs, data
-
-
-def use_app_settings(monkeypatch: pytest.MonkeyPatch, data: Path, **extra: str) -> None:
-    monkeypatch.setenv("RAGDESK_DATA_DIR", str(data))
-    monkeypatch.setenv("RAGDESK_MODELS_PATH", str(REPO / "data" / "models"))
-    monkeypatch.setenv("RAGDESK_LLM_MODEL", "qwen2.5-0.5b")
-    monkeypatch.setenv("RAGDESK_LLM_TEMPERATURE", "0")
-    for key, value in extra.items():
-        monkeypatch.setenv(f"RAGDESK_{key.upper()}", value)
-
-
-def start() -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.run()
-    assert not app.exception, app.exception
-    return app
-
-
-def ask(app: AppTest, question: str) -> AppTest:
-    app.chat_input[0].set_value(question).run()
-    assert not app.exception, app.exception
-    return app
-
-
-def markdown(app: AppTest) -> str:
-    return "\n".join(m.value for m in app.markdown)
-
-
-def captions(app: AppTest) -> str:
-    return "\n".join(c.value for c in app.caption)
+from tests.app.chat_corpus import (
+    ANSWERABLE,
+    UNRELATED,
+    ask,
+    captions,
+    markdown,
+    start,
+    use_app_settings,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,132 @@
+"""Who is using the chat: open single-user mode, password sign-in, or a proxy's header.
+
+Password sessions live in the browser session and expire after RAGDESK_SESSION_MINUTES
+without activity; failed sign-ins are limited per user name (and per browser session).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+
+import streamlit as st
+
+from rag_core.settings import Settings
+from rag_core.users import User, find_user, verify_password
+
+SESSION_KEY = "signed_in"
+
+
+class LoginThrottle:
+    """At most `max_failures` failed sign-ins per key within `window_s`."""
+
+    def __init__(self, max_failures: int, window_s: float) -> None:
+        self._max, self._window = max_failures, window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and now - failures[0] > self._window:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, key: str) -> float:
+        """Seconds until `key` may try again (0: now)."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._recent(key, now)
+            if len(failures) < self._max:
+                return 0.0
+            return self._window - (now - failures[0])
+
+    def failed(self, key: str) -> None:
+        with self._lock:
+            self._recent(key, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle(max_failures: int, window_minutes: int) -> LoginThrottle:
+    return LoginThrottle(max_failures, window_minutes * 60)
+
+
+def request_headers() -> Mapping[str, str]:
+    return st.context.headers or {}
+
+
+def open_user(settings: Settings) -> User:
+    return User("local user", tuple(settings.groups))
+
+
+def current_user(settings: Settings) -> User:
+    """The signed-in user; otherwise shows the sign-in form (or an error) and stops the run."""
+    if settings.auth == "open":
+        return open_user(settings)
+    if settings.auth == "header":
+        name = request_headers().get(settings.auth_header, "").strip()
+        if not name:
+            st.error(
+                "You are not signed in: this page must be opened through the company portal. "
+                f"(No {settings.auth_header} header arrived from the reverse proxy.)"
+            )
+            st.stop()
+        found = find_user(settings.users_path, name)
+        return found or User(name, ())
+    return _password_user(settings)
+
+
+def _password_user(settings: Settings) -> User:
+    session = st.session_state.get(SESSION_KEY)
+    now = time.time()
+    if session is not None:
+        if now - session["last_seen"] <= settings.session_minutes * 60:
+            session["last_seen"] = now
+            return session["user"]
+        sign_out()
+        st.session_state["sign_in_notice"] = "Your session expired. Please sign in again."
+    _sign_in_form(settings)
+    st.stop()
+    raise AssertionError("unreachable")
+
+
+def _sign_in_form(settings: Settings) -> None:
+    st.title("Sign in")
+    notice = st.session_state.pop("sign_in_notice", None)
+    if notice:
+        st.info(notice)
+    with st.form("sign_in"):
+        name = st.text_input("User name", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        submitted = st.form_submit_button("Sign in")
+    if not submitted:
+        return
+    throttle = _throttle(settings.login_max_failures, settings.login_lockout_minutes)
+    keys = [f"user:{name.strip().lower()}"]
+    if st.context.ip_address:
+        keys.append(f"ip:{st.context.ip_address}")
+    wait = max(throttle.retry_after(key) for key in keys)
+    if wait > 0:
+        st.error(f"Too many failed sign-ins. Try again in {wait / 60:.0f} minute(s).")
+        return
+    user = verify_password(settings.users_path, name.strip(), password)
+    if user is None:
+        for key in keys:
+            throttle.failed(key)
+        st.error("Wrong user name or password.")
+        return
+    for key in keys:
+        throttle.succeeded(key)
+    st.session_state[SESSION_KEY] = {"user": user, "last_seen": time.time()}
+    st.rerun()
+
+
+def sign_out() -> None:
+    """Forget the user and everything they saw in this browser session."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
