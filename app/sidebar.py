@@ -13,6 +13,7 @@ from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.status import index_status
 from rag_core.store import VectorStore
+from rag_core.users import User
 
 WORKER_SILENT_S = 120  # no heartbeat for this long: the worker is considered down
 
@@ -104,7 +105,10 @@ def search_choices(settings: Settings) -> SearchChoices:
     return SearchChoices(top_k, hybrid)
 
 
-def upload_form(settings: Settings, store: VectorStore, embedder: Embedder) -> None:
+def upload_form(
+    settings: Settings, store: VectorStore, embedder: Embedder, owner: User | None
+) -> None:
+    """`owner`: the signed-in user, whose groups the uploads get (None in open mode)."""
     with st.expander("Add documents"):
         files = st.file_uploader(
             "PDF, Word, OpenDocument, RTF, PowerPoint, HTML, Markdown, e-mail or text",
@@ -112,7 +116,7 @@ def upload_form(settings: Settings, store: VectorStore, embedder: Embedder) -> N
             key=f"uploads-{st.session_state.get('upload_round', 0)}",
         )
         if st.button("Add to collection", disabled=not files, key="add_documents"):
-            _ingest(files or [], settings, store, embedder)
+            _ingest(files or [], settings, store, embedder, owner)
         for kind, message in st.session_state.pop("upload_messages", []):
             getattr(st, kind)(message)
 
@@ -134,7 +138,9 @@ class _UploadProgress:
         )
 
 
-def _ingest(files: list, settings: Settings, store: VectorStore, embedder: Embedder) -> None:
+def _ingest(
+    files: list, settings: Settings, store: VectorStore, embedder: Embedder, owner: User | None
+) -> None:
     uploads = [UploadedFile(f.name, f.getvalue()) for f in files]
     too_big = [u for u in uploads if len(u.data) > settings.max_file_mb << 20]
     messages: list[tuple[str, str]] = [
@@ -143,7 +149,7 @@ def _ingest(files: list, settings: Settings, store: VectorStore, embedder: Embed
     uploads = [u for u in uploads if u not in too_big]
     if uploads and settings.inbox_dir is not None:
         try:
-            hand_to_worker(uploads, settings.inbox_dir)
+            hand_to_worker(uploads, settings.inbox_dir, owner)
         except OSError as exc:
             messages.append(("error", f"Adding documents failed: {exc.strerror}"))
         else:
@@ -156,7 +162,7 @@ def _ingest(files: list, settings: Settings, store: VectorStore, embedder: Embed
             )
     elif uploads:
         try:
-            report = ingest_uploads(uploads, settings, store, embedder, _UploadProgress())
+            report = ingest_uploads(uploads, settings, store, embedder, _UploadProgress(), owner)
         except Exception as exc:
             messages.append(("error", f"Adding documents failed: {exc}"))
         else:

@@ -81,7 +81,7 @@ def main() -> None:
         )
         sidebar.show_worker(read_worker_status(worker_status_path(settings, collection)))
         choices = sidebar.search_choices(settings)
-        sidebar.upload_form(settings, store, embedder)
+        sidebar.upload_form(settings, store, embedder, None if settings.auth == "open" else user)
 
     st.html(rendering.STYLE)
     st.title(TITLE)

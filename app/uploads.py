@@ -3,12 +3,14 @@
 Uploads go to `<root>/uploads/`, where `root` is the folder the collection was ingested
 from (so a later `ingest ROOT --prune` keeps them), or `DATA_DIR/documents/<collection>` for
 a collection that has none yet. Only the uploaded files are ingested: the other files'
-permissions are left exactly as the last `ingest` set them. A file that fails is reported
+permissions are left exactly as the last `ingest` set them. Signed-in users' uploads go
+to `uploads/<user>/` and are visible to the uploader's groups only. A file that fails is reported
 with its reason and removed again, so it is not retried on every later upload.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -16,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.acl_files import ACL_FILE
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
-from rag_core.store import VectorStore
+from rag_core.store import EVERYONE, VectorStore
+from rag_core.users import User
 
 UPLOAD_FOLDER = "uploads"
 
@@ -42,25 +46,36 @@ def safe_file_name(name: str) -> str:
     return name[:180] or "upload"
 
 
-def save_uploads(files: Sequence[UploadedFile], root: Path) -> list[str]:
-    """Write the files under `root/uploads/`; returns their sources (relative to `root`).
+def save_uploads(files: Sequence[UploadedFile], root: Path, owner: User | None = None) -> list[str]:
+    """Write the files under `root/uploads/` (signed in: `root/uploads/<user>/`, with an ACL
+    file giving them the uploader's groups); returns their sources (relative to `root`).
     A file with the same name replaces the earlier upload: it is a new version."""
     folder = root / UPLOAD_FOLDER
+    if owner is not None:
+        folder = folder / safe_file_name(owner.name)
     folder.mkdir(parents=True, exist_ok=True)
+    if owner is not None:
+        groups = ", ".join(json.dumps(g) for g in owner.groups or (EVERYONE,))
+        (folder / ACL_FILE).write_text(
+            f'# uploads of {owner.name}: visible to their groups\n"*": [{groups}]\n',
+            encoding="utf-8",
+        )
     sources = []
     for upload in files:
         target = folder / safe_file_name(upload.name)
         partial = target.with_name(f".{target.name}.part")
         partial.write_bytes(upload.data)
         partial.replace(target)
-        sources.append(f"{UPLOAD_FOLDER}/{target.name}")
+        sources.append(target.relative_to(root).as_posix())
     return sources
 
 
-def hand_to_worker(files: Sequence[UploadedFile], inbox: Path) -> list[str]:
+def hand_to_worker(
+    files: Sequence[UploadedFile], inbox: Path, owner: User | None = None
+) -> list[str]:
     """With an ingestion worker (RAGDESK_INBOX_DIR), uploads land in its watched folder and
     the worker, which owns all writes, indexes them once they have settled."""
-    return save_uploads(files, inbox)
+    return save_uploads(files, inbox, owner)
 
 
 def ingest_uploads(
@@ -69,9 +84,10 @@ def ingest_uploads(
     store: VectorStore,
     embedder: Embedder,
     progress: IngestProgress | None = None,
+    owner: User | None = None,
 ) -> IngestReport:
     root = upload_root(settings, store.meta(), store.collection)
-    sources = save_uploads(files, root)
+    sources = save_uploads(files, root, owner)
     report = run_ingest(root, settings, store, embedder, progress, only=sources)
     for failure in report.failures:
         if failure.path in sources:

@@ -54,3 +54,22 @@ def test_upload_leaves_other_files_permissions_alone(tmp_path: Path, embedder: E
     assert report.files_new == 1 and report.failures == []
     assert acl == {"hr-only.md": ["hr"], "uploads/faq.md": ["*"]}
     assert (docs / "uploads" / "faq.md").is_file()
+
+
+def test_a_signed_in_users_upload_is_visible_to_their_groups_only(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from rag_core.users import User
+
+    settings = Settings(data_dir=tmp_path / "data", workers=0)
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        report = ingest_uploads(
+            [UploadedFile("review.md", b"# Review\n\nHank's team review notes.\n")],
+            settings,
+            store,
+            embedder,
+            owner=User("hank", ("hr",)),
+        )
+        acl = {p["source"]: p["acl"] for p in store.payloads()}
+    assert report.failures == []
+    assert acl == {"uploads/hank/review.md": ["hr"]}
