@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,13 +56,9 @@ def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, seconds: 
     pytest.fail(f"streamlit did not become healthy in {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install chromium`)")
-    docs = tmp_path_factory.mktemp("browser-docs")
-    data = tmp_path_factory.mktemp("browser-data")
-    build_collection(docs, data, embedder)
+@contextmanager
+def serve(data: Path, **settings: str) -> Iterator[str]:
+    """`streamlit run app/streamlit_app.py` on a free port, as scripts/run starts it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGDESK_")}
     env |= {
@@ -70,7 +67,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
         "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
         "RAGDESK_LLM_TEMPERATURE": "0",
     }
-    log = data / "streamlit.log"
+    env |= {f"RAGDESK_{key.upper()}": value for key, value in settings.items()}
+    log = data / f"streamlit-{port}.log"
     with open(log, "wb") as sink:
         server = subprocess.Popen(
             [
@@ -87,6 +85,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                "--client.toolbarMode",
+                "viewer",
             ],
             cwd=data,
             env=env,
@@ -103,6 +103,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Ite
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def indexed_data(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install chromium`)")
+    docs = tmp_path_factory.mktemp("browser-docs")
+    data = tmp_path_factory.mktemp("browser-data")
+    build_collection(docs, data, embedder)
+    return data
+
+
+@pytest.fixture(scope="module")
+def app_url(indexed_data: Path) -> Iterator[str]:
+    with serve(indexed_data) as url:
+        yield url
 
 
 def test_question_in_the_browser_gets_a_streamed_cited_answer(app_url: str) -> None:
@@ -170,5 +186,32 @@ def test_streamed_answer_grows_before_it_is_final(app_url: str) -> None:
                 time.sleep(0.2)
             partial = sorted(set(lengths))
             assert len(partial) >= 3, f"the answer appeared in one piece: lengths {partial}"
+        finally:
+            browser.close()
+
+
+def test_proxy_header_signs_the_user_in(indexed_data: Path) -> None:
+    """RAGDESK_AUTH=header: the reverse proxy's header reaches the app through the browser's
+    real connection; without it the page refuses."""
+    from playwright.sync_api import expect, sync_playwright
+
+    users = indexed_data / "users.yaml"
+    users.write_text("users:\n  erin:\n    groups: [eng]\n")
+    with (
+        serve(indexed_data, auth="header", users_file=str(users)) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            proxied = browser.new_context(extra_http_headers={"X-Forwarded-User": "erin"})
+            page = proxied.new_page()
+            page.goto(url)
+            expect(page.get_by_text("Signed in as erin (eng)")).to_be_visible(timeout=180_000)
+            direct = browser.new_context().new_page()
+            direct.goto(url)
+            expect(direct.get_by_text("You are not signed in")).to_be_visible(timeout=60_000)
+            expect(direct.get_by_placeholder("Ask a question about the documents")).to_have_count(0)
         finally:
             browser.close()
