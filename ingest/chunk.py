@@ -16,6 +16,7 @@ from rag_core.tokens import load_tokenizer, token_counter
 from rag_core.types import Block, Chunk, ParsedDocument
 
 BLOCK_SEPARATOR = "\n\n"
+HEADER_CHARS = 200  # bound on the title/breadcrumb line, so the passage keeps the window
 # The splitter's cost grows badly on huge unbroken strings (minified HTML, one-line dumps):
 # feed it segments of bounded size, cut at a newline or space where one is near.
 _SEGMENT_CHARS = 20_000
@@ -100,3 +101,18 @@ def _segments(text: str) -> Iterator[tuple[int, str]]:
                 end = cut + 1
         yield start, text[start:end]
         start = end
+
+
+def vector_text(chunk: Chunk) -> str:
+    """What a chunk's dense and sparse vectors are computed from: the document title and
+    section breadcrumb on a line, then the passage. A heading the passage already starts
+    with (a section's first chunk) is not repeated. The stored, cited text stays the passage."""
+    parts: list[str] = []
+    for part in (chunk.title, *(chunk.section or "").split(" > ")):
+        part = part.strip()
+        if part and part not in parts:
+            parts.append(part)
+    if parts and chunk.text.startswith(parts[-1]):
+        parts.pop()
+    header = " > ".join(parts)[:HEADER_CHARS].strip()
+    return f"{header}{BLOCK_SEPARATOR}{chunk.text}" if header else chunk.text

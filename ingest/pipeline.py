@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.acl_files import AclFileError, AclRules
+from ingest.chunk import vector_text
 from ingest.discover import Failure, discover, file_hash
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
@@ -25,6 +26,7 @@ from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.sparse import sparse_document
 from rag_core.store import StoredPoint, VectorStore, iter_batches
+from rag_core.types import ConfigurationError
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
 UPSERT_BATCH = 256
@@ -119,6 +121,8 @@ def run_ingest(
         walk_failures = [failure for failure in walk_failures if failure.path in wanted]
     report.failures.extend(walk_failures)
     created = False if settings.dry_run else store.ensure_schema(embedder.info)
+    if not settings.dry_run:
+        _check_embed_headers(store, settings.embed_headers, created)
     manifest = open_manifest(settings, store)
     try:
         if created:
@@ -197,6 +201,19 @@ def run_ingest(
     return report
 
 
+def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool) -> None:
+    """One collection, one way of computing vectors: with or without the header line."""
+    if created:
+        store.update_meta({"embed_headers": embed_headers})
+        return
+    stored = store.meta().get("embed_headers")
+    if stored != embed_headers:
+        raise ConfigurationError(
+            f"collection {store.collection!r} was built with RAGDESK_EMBED_HEADERS={stored}, "
+            f"not {embed_headers}: use the same setting, or ingest into another --collection"
+        )
+
+
 def _process(
     jobs: list[tuple[ParseJob, FileRecord | None]],
     settings: Settings,
@@ -224,12 +241,12 @@ def _process(
         pending.append(_Pending(result, job, previous_by_source[result.source]))
         pending_chunks += len(result.chunks)
         if pending_chunks >= FLUSH_CHUNKS:
-            _write(pending, store, embedder, manifest, report, progress)
+            _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
             pending, pending_chunks = [], 0
         if stop is not None and stop():
             report.stopped = True
             break
-    _write(pending, store, embedder, manifest, report, progress)
+    _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
 
 
 def _write(
@@ -239,21 +256,23 @@ def _write(
     manifest: Manifest,
     report: IngestReport,
     progress: IngestProgress,
+    embed_headers: bool,
 ) -> None:
     if not pending:
         return
     chunks = [chunk for item in pending for chunk in item.result.chunks]
+    texts = [vector_text(chunk) if embed_headers else chunk.text for chunk in chunks]
     embed_started = time.perf_counter()
     hits_before = embedder.stats.cache_hits
-    dense = embedder.embed([chunk.text for chunk in chunks])
+    dense = embedder.embed(texts)
     report.chunks_embedded += len(chunks) - (embedder.stats.cache_hits - hits_before)
     report.embed_cache_hits += embedder.stats.cache_hits - hits_before
     report.seconds_embed += time.perf_counter() - embed_started
 
     write_started = time.perf_counter()
     points = [
-        StoredPoint(chunk.id, vector, sparse_document(chunk.text), chunk.payload())
-        for chunk, vector in zip(chunks, dense, strict=True)
+        StoredPoint(chunk.id, vector, sparse_document(text), chunk.payload())
+        for chunk, text, vector in zip(chunks, texts, dense, strict=True)
     ]
     for batch in iter_batches(points, UPSERT_BATCH):
         store.upsert(batch)

@@ -1,10 +1,10 @@
 """Question -> ranked Sources the caller may see.
 
-Dense (the ingestion embedder) and sparse (BM25 term weights) searches are fused inside
-Qdrant's query API; every stage carries the caller's ACL filter. Each source also gets a
-`relevance`: the cosine between question and passage, which, unlike a fused rank score,
-means the same thing from one question to the next, so a threshold on it can decide that
-the documents do not answer.
+Dense (the ingestion embedder) and sparse (BM25 term weights) searches are fused, by
+weighted DBSF (store.weighted_dbsf) or inside Qdrant's query API (RRF); every search carries
+the caller's ACL filter. Each source also gets a `relevance`: the cosine between question
+and passage, which, unlike a fused score, means the same thing from one question to the
+next, so a threshold on it can decide that the documents do not answer.
 """
 
 from __future__ import annotations
@@ -70,8 +70,16 @@ def _source(hit: Hit, query: np.ndarray) -> Source:
     )
 
 
+# (dense, sparse) weights measured best on faq-dev for each fusion, used when unset
+DEFAULT_WEIGHTS = {"rrf": (1.0, 2.0), "dbsf": (1.0, 0.2)}
+
+
 def search_spec(settings: Settings) -> SearchSpec:
-    weights = (settings.dense_weight, settings.sparse_weight)
+    dense, sparse = DEFAULT_WEIGHTS[settings.fusion]
+    weights = (
+        dense if settings.dense_weight is None else settings.dense_weight,
+        sparse if settings.sparse_weight is None else settings.sparse_weight,
+    )
     return SearchSpec(
         mode=settings.retrieval_mode,
         fusion=settings.fusion,

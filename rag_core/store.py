@@ -19,7 +19,7 @@ import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from rag_core.types import ConfigurationError, EmbedderInfo, Payload, RagdeskErr
 
 DENSE = "dense"
 SPARSE = "bm25"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: vectors of title + breadcrumb + passage (meta "embed_headers")
 EVERYONE = "*"
 
 
@@ -57,7 +57,7 @@ class SearchSpec:
     mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
-    weights: tuple[float, float] | None = None  # (dense, sparse) for weighted RRF
+    weights: tuple[float, float] | None = None  # (dense, sparse), for RRF or DBSF
     prefetch: int = 50
     with_dense: bool = False  # return each hit's dense vector (to score relevance)
 
@@ -76,6 +76,36 @@ def _hit(point: Any) -> Hit:
     if isinstance(vector, dict) and DENSE in vector:
         dense = np.asarray(vector[DENSE], dtype=np.float32)
     return Hit(str(point.id), float(point.score), dict(point.payload or {}), dense)
+
+
+def _dbsf_normalised(scores: Sequence[float]) -> list[float]:
+    """Qdrant's DBSF normalisation: mean +/- 3 standard deviations mapped to 0..1."""
+    values = np.asarray(scores, dtype=np.float64)
+    spread = 6 * float(values.std()) if len(values) else 0.0
+    if spread == 0.0:
+        return [0.5] * len(values)
+    low = float(values.mean()) - spread / 2
+    return [float(v) for v in (values - low) / spread]
+
+
+def weighted_dbsf(
+    store: VectorStore, query: QueryVectors, limit: int, groups: Sequence[str], spec: SearchSpec
+) -> list[Hit]:
+    """Hybrid search with DBSF weights, which Qdrant's Fusion.Dbsf lacks: one search per
+    vector kind (each ACL-filtered), then normalised scores summed with the weights."""
+    weights = spec.weights or (1.0, 1.0)
+    depth = max(spec.prefetch, limit)
+    fused: dict[str, float] = {}
+    hits: dict[str, Hit] = {}
+    for mode, weight in (("dense", weights[0]), ("sparse", weights[1])):
+        if weight <= 0:
+            continue
+        found = store.search(query, depth, groups, replace(spec, mode=mode))
+        for hit, score in zip(found, _dbsf_normalised([h.score for h in found]), strict=True):
+            fused[hit.id] = fused.get(hit.id, 0.0) + weight * score
+            hits.setdefault(hit.id, hit)
+    ranked = sorted(fused, key=lambda point: -fused[point])[:limit]
+    return [replace(hits[point], score=fused[point]) for point in ranked]
 
 
 class StoreUnavailable(RagdeskError):
@@ -332,6 +362,8 @@ class EdgeStore(VectorStore):
         groups: Sequence[str],
         spec: SearchSpec = SearchSpec(),
     ) -> list[Hit]:
+        if spec.mode == "hybrid" and spec.fusion == "dbsf" and spec.weights is not None:
+            return weighted_dbsf(self, query, limit, groups, spec)
         q = self._q
         shard = self._require()
         acl = visible_to(q, groups)
@@ -501,6 +533,8 @@ class ClientStore(VectorStore):
         groups: Sequence[str],
         spec: SearchSpec = SearchSpec(),
     ) -> list[Hit]:
+        if spec.mode == "hybrid" and spec.fusion == "dbsf" and spec.weights is not None:
+            return weighted_dbsf(self, query, limit, groups, spec)
         m = self._m
         acl = visible_to(m, groups)
         sparse = m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ingest.chunk import BLOCK_SEPARATOR, Chunker
+from ingest.chunk import BLOCK_SEPARATOR, Chunker, vector_text
 from ingest.parse import parse_document
 from rag_core.embeddings import Embedder
 from rag_core.tokens import token_counter
-from rag_core.types import Block, ParsedDocument
+from rag_core.types import Block, Chunk, ParsedDocument
 from tests.ingest import bad_files
 
 
@@ -57,3 +57,16 @@ def test_enormous_single_line_is_chunked_in_bounded_time(
     elapsed = time.perf_counter() - started
     assert len(chunks) > 1000
     assert elapsed < 120, f"chunking 3 MB took {elapsed:.0f} s"
+
+
+def _chunk(text: str, title: str, section: str | None) -> Chunk:
+    return Chunk(text, "a.md", "h", 0, 0, len(text), title, "md", section=section)
+
+
+def test_vectors_see_title_and_breadcrumb_once() -> None:
+    chunk = _chunk("Run etcdctl snapshot save.", "etcd FAQ", "etcd FAQ > Operations > Backups")
+    assert vector_text(chunk) == "etcd FAQ > Operations > Backups\n\nRun etcdctl snapshot save."
+    first = _chunk("Backups\n\nRun etcdctl snapshot save.", "etcd FAQ", "Operations > Backups")
+    assert vector_text(first) == "etcd FAQ > Operations\n\n" + first.text  # heading not repeated
+    assert vector_text(_chunk("plain", "", None)) == "plain"
+    assert vector_text(_chunk("Title\n\nbody", "Title", "Title")) == "Title\n\nbody"

@@ -179,6 +179,15 @@ def test_other_embedder_collection_is_refused(
         ingest(root, settings, store, embedder)
 
 
+def test_collection_of_the_other_header_setting_is_refused(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("text/debian-social-contract.txt")
+    ingest(root, settings, store, embedder, embed_headers=False)
+    with pytest.raises(ConfigurationError, match="RAGDESK_EMBED_HEADERS=False"):
+        ingest(root, settings, store, embedder)
+
+
 def test_bad_inputs_are_reported_and_the_batch_goes_on(
     make_corpus: Callable[..., Path],
     shared_docs: Path,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from rag_core.retrieval import search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
 
@@ -38,3 +39,11 @@ def test_bad_values_name_the_setting() -> None:
         load_settings(collection="no spaces/or slashes")
     with pytest.raises(ConfigurationError, match="chunk_overlap"):
         load_settings(chunk_tokens=64, chunk_overlap=64)
+
+
+def test_fusion_weights_default_per_fusion() -> None:
+    assert search_spec(Settings()).fusion == "dbsf"
+    assert search_spec(Settings()).weights == (1.0, 0.2)
+    assert search_spec(Settings(fusion="rrf")).weights == (1.0, 2.0)
+    assert search_spec(Settings(fusion="rrf", sparse_weight=3)).weights == (1.0, 3.0)
+    assert search_spec(Settings(fusion="dbsf", sparse_weight=1)).weights is None  # Qdrant's own

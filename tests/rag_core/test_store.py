@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -131,9 +132,12 @@ def test_second_writer_gets_a_clear_error(tmp_path: Path) -> None:
         EdgeStore(tmp_path, "docs")
 
 
-def test_fusion_weights_favour_the_weighted_search(store: VectorStore) -> None:
+@pytest.mark.parametrize("fusion", ["rrf", "dbsf"])
+def test_fusion_weights_favour_the_weighted_search(
+    store: VectorStore, fusion: Literal["rrf", "dbsf"]
+) -> None:
     """A dense-only match and a term-only match: the weight decides which ranks first,
-    the same way on both engines."""
+    the same way on both engines and with either fusion."""
     store.ensure_schema(INFO)
     dense_match = _point("dense.txt", "h", 0, [1, 0, 0, 0], ["*"])
     term_match = _point("terms.txt", "h", 0, [0, 1, 0, 0], ["*"])
@@ -145,8 +149,27 @@ def test_fusion_weights_favour_the_weighted_search(store: VectorStore) -> None:
     query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("zebra"))
 
     def first(weights: tuple[float, float]) -> str:
-        hits = store.search(query, 2, ["*"], SearchSpec(weights=weights, prefetch=3))
+        spec = SearchSpec(fusion=fusion, weights=weights, prefetch=3)
+        hits = store.search(query, 2, ["*"], spec)
         return hits[0].payload["source"]
 
     assert first((3.0, 1.0)) == "dense.txt"
     assert first((1.0, 3.0)) == "terms.txt"
+
+
+def test_weighted_dbsf_keeps_the_acl_filter(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    store.upsert(
+        [
+            _point("public.txt", "h", 0, [0, 1, 0, 0], ["*"]),
+            _point("secret.txt", "h", 0, [1, 0, 0, 0], ["hr"]),
+        ]
+    )
+    query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("kerberos"))
+    spec = SearchSpec(fusion="dbsf", weights=(1.0, 0.2))
+    hits = store.search(query, 5, ["eng"], spec)
+    assert [h.payload["source"] for h in hits] == ["public.txt"]
+    assert {h.payload["source"] for h in store.search(query, 5, ["hr"], spec)} == {
+        "public.txt",
+        "secret.txt",
+    }
