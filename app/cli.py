@@ -268,7 +268,7 @@ def eval_retrieval(
     if as_json:
         typer.echo(json.dumps(results[mode] if mode != "all" else results))
         return
-    table = Table("search", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "ms/query")
+    table = Table("search", "nDCG@10", "Recall@10", "Recall@100", "MRR@10", "refused", "ms/query")
     for name, row in results.items():
         table.add_row(
             name,
@@ -276,6 +276,7 @@ def eval_retrieval(
             f"{row['recall@10']:.3f}",
             f"{row['recall@100']:.3f}",
             f"{row['mrr@10']:.3f}",
+            f"{row['false_refusals']:.1%}",
             f"{row['ms_per_query']:.1f}",
         )
     Console().print(table)

@@ -71,14 +71,25 @@ def index_corpus(
         (folder / name).write_text(body, encoding="utf-8")
     report = run_ingest(folder, settings, store, embedder)
     if report.failures:
-        raise RuntimeError(f"{len(report.failures)} corpus entries failed to ingest")
+        first = report.failures[0]
+        raise RuntimeError(
+            f"{len(report.failures)} corpus entries failed to ingest, e.g. {first.path}: "
+            f"{first.reason}"
+        )
     return names
 
 
 def score_runs(
-    dataset: Dataset, retriever: Retriever, names: dict[str, str], spec: SearchSpec
+    dataset: Dataset,
+    retriever: Retriever,
+    names: dict[str, str],
+    spec: SearchSpec,
+    settings: Settings,
 ) -> dict[str, float]:
-    ndcg, r10, r100, mrr, latency = [], [], [], [], []
+    """Ranking metrics, plus the share of questions the answer path would refuse (best
+    relevance of the top_k passages below min_relevance): every question here has an
+    answer, so those are false refusals."""
+    ndcg, r10, r100, mrr, latency, refused = [], [], [], [], [], []
     for qid, question in dataset.queries.items():
         retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
         ranked: list[str] = []
@@ -92,11 +103,14 @@ def score_runs(
         r100.append(recall_at_k(ranked, relevant, 100))
         mrr.append(mrr_at_k(ranked, relevant, 10))
         latency.append(retrieval.milliseconds)
+        best = max((s.relevance for s in retrieval.sources[: settings.top_k]), default=0.0)
+        refused.append(float(best < settings.min_relevance))
     return {
         "ndcg@10": round(mean(ndcg), 4),
         "recall@10": round(mean(r10), 4),
         "recall@100": round(mean(r100), 4),
         "mrr@10": round(mean(mrr), 4),
+        "false_refusals": round(mean(refused), 4),
         "queries": len(dataset.queries),
         "ms_per_query": round(mean(latency), 1),
     }
@@ -116,5 +130,6 @@ def evaluate(
             names = index_corpus(dataset, run_settings, store, embedder)
             retriever = Retriever(store, embedder, next(iter(specs.values())))
             return {
-                name: score_runs(dataset, retriever, names, spec) for name, spec in specs.items()
+                name: score_runs(dataset, retriever, names, spec, settings)
+                for name, spec in specs.items()
             }

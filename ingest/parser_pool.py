@@ -10,14 +10,38 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
+import threading
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
 from ingest.parse_job import ParseJob, ParseResult, limit_process_memory, ping, run_parse_job
 
 log = logging.getLogger(__name__)
+
+
+_main_swap = threading.Lock()
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start parser processes without re-running the caller's `__main__`.
+
+    multiprocessing makes each new process import the parent's main module first. Under
+    Streamlit that is the chat page itself (it loads the answer model), so every parser
+    would start with gigabytes mapped and hit its memory cap. A blank `__main__` while a
+    process starts avoids that; parsers need nothing from it."""
+    with _main_swap:
+        real = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = real
 
 
 class ParserPool:
@@ -42,7 +66,9 @@ class ParserPool:
         or the calling program cannot be re-imported); if not, parse in-process."""
         executor = self._new_executor()
         try:
-            executor.submit(ping).result(timeout=120)
+            with _plain_main():
+                future = executor.submit(ping)
+            future.result(timeout=120)
         except Exception as exc:
             executor.shutdown(wait=False, cancel_futures=True)
             log.warning("parser processes cannot start (%s): parsing in-process", exc)
@@ -69,7 +95,8 @@ class ParserPool:
                     if self._executor is None:
                         self._executor = self._new_executor()
                     job, attempts = queue.popleft()
-                    in_flight[self._executor.submit(self._task, job)] = (job, attempts)
+                    with _plain_main():  # a new process may start here
+                        in_flight[self._executor.submit(self._task, job)] = (job, attempts)
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 crashed: list[tuple[ParseJob, int]] = []
                 for future in done:

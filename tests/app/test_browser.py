@@ -7,14 +7,8 @@ citation link, and saves screenshots under tests/output/.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,93 +16,14 @@ import pytest
 from rag_core.embeddings import Embedder
 from tests.app.chat_corpus import ANSWERABLE, build_collection
 from tests.conftest import REPO
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, chat_app, require_chromium
 
-CHROMIUM = Path(os.environ.get("RAGDESK_CHROMIUM", "/usr/bin/chromium"))
 OUTPUT = REPO / "tests" / "output"
-CHROMIUM_ARGS = [  # no background traffic: this machine's network is closed
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not become healthy in {seconds:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
-def serve(data: Path, **settings: str) -> Iterator[str]:
-    """`streamlit run app/streamlit_app.py` on a free port, as scripts/run starts it."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGDESK_")}
-    env |= {
-        "RAGDESK_DATA_DIR": str(data),
-        "RAGDESK_MODELS_PATH": str(REPO / "data" / "models"),
-        "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
-        "RAGDESK_LLM_TEMPERATURE": "0",
-    }
-    env |= {f"RAGDESK_{key.upper()}": value for key, value in settings.items()}
-    log = data / f"streamlit-{port}.log"
-    with open(log, "wb") as sink:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REPO / "app" / "streamlit_app.py"),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                "--client.toolbarMode",
-                "viewer",
-            ],
-            cwd=data,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server, log, 120)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")
 def indexed_data(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install chromium`)")
+    require_chromium()
     docs = tmp_path_factory.mktemp("browser-docs")
     data = tmp_path_factory.mktemp("browser-data")
     build_collection(docs, data, embedder)
@@ -117,7 +32,7 @@ def indexed_data(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
 
 @pytest.fixture(scope="module")
 def app_url(indexed_data: Path) -> Iterator[str]:
-    with serve(indexed_data) as url:
+    with chat_app(indexed_data) as url:
         yield url
 
 
@@ -198,7 +113,7 @@ def test_proxy_header_signs_the_user_in(indexed_data: Path) -> None:
     users = indexed_data / "users.yaml"
     users.write_text("users:\n  erin:\n    groups: [eng]\n")
     with (
-        serve(indexed_data, auth="header", users_file=str(users)) as url,
+        chat_app(indexed_data, auth="header", users_file=str(users)) as url,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(

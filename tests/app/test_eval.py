@@ -44,7 +44,7 @@ def test_eval_retrieval_scores_all_modes(faq_slice: Path, embedder: Embedder) ->
     specs = {mode: SearchSpec(mode=mode) for mode in ("dense", "sparse", "hybrid")}
     results = evaluate(faq_slice, Settings(), specs, embedder)
     for row in results.values():
-        assert {"ndcg@10", "recall@10", "recall@100", "mrr@10"} <= row.keys()
+        assert {"ndcg@10", "recall@10", "recall@100", "mrr@10", "false_refusals"} <= row.keys()
         assert 0.0 <= row["ndcg@10"] <= 1.0
     assert results["dense"]["recall@100"] == 1.0  # 40 passages: all of them in the top 100
     assert results["dense"]["ndcg@10"] > 0.6

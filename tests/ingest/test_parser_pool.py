@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult, run_parse_job
 from ingest.parser_pool import ParserPool
 from rag_core.embeddings import Embedder
@@ -36,3 +38,25 @@ def test_crashing_file_is_failed_and_the_others_parse(tmp_path: Path, embedder: 
     assert "crashed" in (results["crash-me.txt"].error or "")
     for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
         assert results[name].error is None and results[name].chunks
+
+
+def test_parsers_do_not_rerun_the_callers_main_module(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under Streamlit, `__main__` is the chat page (it loads the answer model): parser
+    processes must not execute it again."""
+    import sys
+    import types
+
+    marker = tmp_path / "main-ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    (tmp_path / "a.txt").write_text("Document a explains the VPN policy.\n")
+
+    results = list(ParserPool(1, 4 << 30).run([_job(tmp_path / "a.txt", embedder)]))
+
+    assert results[0].error is None and results[0].chunks
+    assert not marker.exists()

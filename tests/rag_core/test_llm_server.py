@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +12,11 @@ from ingest.pipeline import run_ingest
 from rag_core.answer import Answer, AnswerEngine
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
-from rag_core.model_files import resolve_model
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
 from rag_core.types import RagdeskError
-from tests.conftest import REPO
+from tests.servers import free_port, model_server
 
 POLICY = """# Travel policy
 
@@ -36,56 +30,10 @@ Train journeys under four hours are booked in second class.
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    model = resolve_model("qwen2.5-0.5b", REPO / "data" / "models").path
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm-server") / "server.log"
-    with open(log, "wb") as sink:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(model),
-                "--model_alias",
-                "small",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--n_ctx",
-                "4096",
-                "--seed",
-                "7",
-            ],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited:\n{log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/v1/models", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-                time.sleep(0.5)
+    with model_server(tmp_path_factory.mktemp("llm-server")) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def server_settings(url: str, tmp_path: Path) -> Settings:

@@ -1,0 +1,137 @@
+"""Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run), an
+OpenAI-compatible model server (python -m llama_cpp.server), and Debian's chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from rag_core.model_files import resolve_model
+from tests.conftest import REPO
+
+CHROMIUM = Path(os.environ.get("RAGDESK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [  # no background traffic: this machine's network is closed
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (`apt-get install chromium`)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer in {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def running(
+    command: list[str], health: str, log: Path, cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    with open(log, "wb") as sink:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        wait_for(health, server, log, 180)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def app_env(data: Path, **settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGDESK_")}
+    env |= {
+        "RAGDESK_DATA_DIR": str(data),
+        "RAGDESK_MODELS_PATH": str(REPO / "data" / "models"),
+        "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
+        "RAGDESK_LLM_TEMPERATURE": "0",
+    }
+    return env | {f"RAGDESK_{key.upper()}": value for key, value in settings.items()}
+
+
+@contextmanager
+def chat_app(data: Path, **settings: str) -> Iterator[str]:
+    """`streamlit run app/streamlit_app.py`, as scripts/run starts it; yields its URL."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app" / "streamlit_app.py"),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    log = data / f"streamlit-{port}.log"
+    with running(command, f"{url}/_stcore/health", log, data, app_env(data, **settings)):
+        yield url
+
+
+@contextmanager
+def model_server(log_dir: Path) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with the packaged 0.5B model as "small"."""
+    model = resolve_model("qwen2.5-0.5b", REPO / "data" / "models").path
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        "small",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--seed",
+        "7",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(command, f"{url}/v1/models", log_dir / "llama-server.log", log_dir):
+        yield url
