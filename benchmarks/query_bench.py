@@ -98,21 +98,25 @@ def main() -> None:
     embed_ms = (time.perf_counter() - started) * 1000 / len(questions)
 
     print(f"\nretrieval latency, {len(questions)} real questions, hybrid top-6 with ACL filter")
-    widths = {"chunks": 8, "build s": 10, "p50 ms": 9, "p95 ms": 9, "search-only p50": 17}
+    widths = {"chunks": 8, "fusion": 16, "build s": 10, "p50 ms": 9, "p95 ms": 9}
+    widths |= {"search-only p50": 17}
     print("".join(f"{name:>{width}}" for name, width in widths.items()) + f"{'x embed':>9}")
+    fusions = {  # the default (weighted DBSF: two searches) and Qdrant's one-query RRF
+        "dbsf (default)": search_spec(settings),
+        "rrf": search_spec(settings.model_copy(update={"fusion": "rrf"})),
+    }
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp, EdgeStore(Path(tmp), "bench") as store:
             store.ensure_schema(embedder.info)
             build_s = build(store, size, passages, vectors)
-            retriever = Retriever(store, embedder, search_spec(settings))
-            timings = []
-            for q in questions:
-                timings.append(retriever.retrieve(q, ["eng"], 6).milliseconds)
-            p50 = statistics.median(timings)
-            print(
-                f"{size:>8,}{build_s:>10.1f}{p50:>9.1f}{percentile(timings, 95):>9.1f}"
-                f"{p50 - embed_ms:>17.1f}{p50 / embed_ms:>9.2f}"
-            )
+            for name, spec in fusions.items():
+                retriever = Retriever(store, embedder, spec)
+                timings = [retriever.retrieve(q, ["eng"], 6).milliseconds for q in questions]
+                p50 = statistics.median(timings)
+                print(
+                    f"{size:>8,}{name:>16}{build_s:>10.1f}{p50:>9.1f}"
+                    f"{percentile(timings, 95):>9.1f}{p50 - embed_ms:>17.1f}{p50 / embed_ms:>9.2f}"
+                )
     print(f"baseline: query embedding alone {embed_ms:.1f} ms")
 
     model = LlamaCppChat(resolve_model(args.model, REPO / "data" / "models"), settings)
