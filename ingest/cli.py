@@ -86,6 +86,8 @@ def watch_folder(root: Path, settings: Settings, console: Console) -> None:
     embedder = Embedder(settings)
     try:
         with open_store(settings) as store:
+            if settings.rebuild:
+                store.drop()  # once, at start: the watcher then indexes the folder afresh
             watcher = Watcher(root, settings, store, embedder, on_report=show)
             console.print(
                 f"watching {root} every {settings.watch_interval_s:g} s for collection "
@@ -112,6 +114,14 @@ def ingest(
     dry_run: Annotated[
         bool | None, typer.Option("--dry-run/--no-dry-run", help="Report only; write nothing.")
     ] = None,
+    rebuild: Annotated[
+        bool | None,
+        typer.Option(
+            "--rebuild/--no-rebuild",
+            help="Drop the collection and index everything again (after an upgrade or an "
+            "embedder change).",
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel parser processes.")] = None,
     json_summary: Annotated[
         Path | None, typer.Option(help="Also write the summary as JSON here.")
@@ -135,6 +145,7 @@ def ingest(
             groups=groups,
             prune=prune,
             dry_run=dry_run,
+            rebuild=rebuild,
             workers=workers,
             json_summary=json_summary,
             pdf_engine=pdf_engine,

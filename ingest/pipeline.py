@@ -120,6 +120,8 @@ def run_ingest(
         found = [entry for entry in found if entry.source in wanted]
         walk_failures = [failure for failure in walk_failures if failure.path in wanted]
     report.failures.extend(walk_failures)
+    if settings.rebuild and not settings.dry_run:
+        store.drop()  # an incompatible or unwanted index: start over from the files
     created = False if settings.dry_run else store.ensure_schema(embedder.info)
     if not settings.dry_run:
         _check_embed_headers(store, settings.embed_headers, created)

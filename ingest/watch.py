@@ -96,7 +96,9 @@ class Watcher:
         on_report: Callable[[IngestReport], None] | None = None,
     ) -> None:
         self._root = root
-        self._settings = settings.model_copy(update={"prune": True, "dry_run": False})
+        self._settings = settings.model_copy(
+            update={"prune": True, "dry_run": False, "rebuild": False}
+        )
         self._store = store
         self._embedder = embedder
         self._on_report = on_report

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     # Ingestion run options (the `ingest` flags; every one has an env var too).
     groups: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     prune: bool = False
+    rebuild: bool = False  # drop the collection and index everything again
     dry_run: bool = False
     workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
     json_summary: Path | None = None

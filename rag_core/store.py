@@ -146,14 +146,14 @@ def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderIn
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise ConfigurationError(
             f"collection {collection!r} was built by another ragdesk version (schema "
-            f"{meta.get('schema_version')}, expected {SCHEMA_VERSION}): ingest into a new "
-            "--collection, or delete this one and ingest again"
+            f"{meta.get('schema_version')}, expected {SCHEMA_VERSION}): re-index it with "
+            "`ingest DIR --rebuild`, or ingest into a new --collection"
         )
     if meta.get("embedder") != embedder.name or meta.get("dim") != embedder.dim:
         raise ConfigurationError(
             f"collection {collection!r} holds vectors of embedder {meta.get('embedder')!r} "
             f"({meta.get('dim')}-d), not {embedder.name!r} ({embedder.dim}-d): use the same "
-            "embedder, or ingest into another --collection"
+            "embedder, re-index with `ingest DIR --rebuild`, or use another --collection"
         )
 
 
@@ -182,6 +182,10 @@ class VectorStore(ABC):
             return False
         self._create(embedder)
         return True
+
+    @abstractmethod
+    def drop(self) -> None:
+        """Delete the collection's points and schema (`ingest --rebuild`); files are untouched."""
 
     @abstractmethod
     def upsert(self, points: Sequence[StoredPoint]) -> None: ...
@@ -310,6 +314,15 @@ class EdgeStore(VectorStore):
         if self._shard is None:
             raise StoreUnavailable(f"collection {self.collection!r} does not exist yet")
         return self._shard
+
+    def drop(self) -> None:
+        import shutil
+
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+        self._meta_file.unlink(missing_ok=True)  # first: a half-dropped shard reads as absent
+        shutil.rmtree(self._shard_dir, ignore_errors=True)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         q = self._q
@@ -486,6 +499,10 @@ class ClientStore(VectorStore):
                 self._client.create_payload_index(
                     self.collection, field, field_schema=m.PayloadSchemaType.KEYWORD
                 )
+
+    def drop(self) -> None:
+        if self.exists():
+            self._client.delete_collection(self.collection)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         m = self._m

@@ -120,3 +120,22 @@ def test_kill_9_mid_run_then_rerun_repairs(
         assert report.files_unchanged == done_before
         assert set(store.per_source()) == {p.name for p in root.iterdir()}
         assert_consistent(settings, store)
+
+
+def test_rebuild_reindexes_a_collection_of_an_older_schema(
+    make_corpus: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = make_corpus("text/debian-social-contract.txt")
+    data, summary = tmp_path / "data", tmp_path / "summary.json"
+    assert run("ingest", root, data=data).returncode == 0
+    meta_file = data / "qdrant" / "documents" / "ragdesk.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "schema_version": 1}))  # an older ragdesk's index
+
+    refused = run("ingest", root, data=data)
+    assert refused.returncode == 2 and "--rebuild" in refused.stderr
+    rebuilt = run("ingest", root, "--rebuild", "--json-summary", summary, data=data)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    report = json.loads(summary.read_text())
+    assert report["files_new"] == 1 and report["chunks_written"] > 0
+    assert json.loads(meta_file.read_text())["schema_version"] == meta["schema_version"]
