@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from app import rendering
-from app.documents import OriginalFile, original_file
+from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
 from rag_core.answer import Answer, AnswerEngine, Turn, source_json
 from rag_core.audit import AuditLog
@@ -111,6 +111,8 @@ def _source_block(
     if original is None:
         st.caption("The original file is not available on this server.")
         return
+    if changed_since_indexed(original, source.file_hash):
+        st.caption("This file has changed since it was indexed: the download is the new version.")
     st.download_button(
         f"Open {original.name}",
         data=_reader(original),

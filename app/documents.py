@@ -10,9 +10,11 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ingest.discover import file_hash
 from rag_core.settings import Settings
 
 
@@ -52,3 +54,17 @@ def original_file(source: str, roots: Sequence[Path]) -> OriginalFile | None:
             mime = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
             return OriginalFile(candidate, candidate.name, mime)
     return None
+
+
+@lru_cache(maxsize=512)
+def _hash_of(path: Path, size: int, mtime_ns: int) -> str:
+    return file_hash(path)
+
+
+def changed_since_indexed(original: OriginalFile, indexed_hash: str) -> bool:
+    """Whether the file on disk is no longer the version the passage was cut from (hashes
+    are cached per size and modification time, so re-rendering a page stays cheap)."""
+    if not indexed_hash:
+        return False
+    stat = original.path.stat()
+    return _hash_of(original.path, stat.st_size, stat.st_mtime_ns) != indexed_hash

@@ -45,3 +45,15 @@ def test_roots_come_from_settings_else_from_the_last_ingest(tmp_path: Path) -> N
     configured = Settings(document_roots=f"{tmp_path / 'a'},{tmp_path / 'b'}")
     assert document_roots(configured, meta) == [tmp_path / "a", tmp_path / "b"]
     assert document_roots(Settings(), {}) == []
+
+
+def test_a_file_changed_since_indexing_is_noticed(root: Path) -> None:
+    from app.documents import changed_since_indexed
+    from ingest.discover import file_hash
+
+    path = root / "hr" / "leave.pdf"
+    indexed = file_hash(path)
+    found = original_file("hr/leave.pdf", [root])
+    assert found is not None and not changed_since_indexed(found, indexed)
+    path.write_bytes(b"%PDF-1.4 leave, revised")
+    assert changed_since_indexed(found, indexed)
