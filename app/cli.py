@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -163,7 +164,13 @@ def ask(
             groups=groups,
         )
         caller = _caller(settings, user, groups_given=groups is not None)
-        audit_log = AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups)
+        record_audit = partial(
+            AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups).record,
+            user=caller.name,
+            groups=caller.search_groups,
+            collection=settings.collection,
+            channel="cli",
+        )
         with open_store(settings) as store:
             if not store.exists() or store.count() == 0:
                 raise RagdeskError(
@@ -175,18 +182,10 @@ def ask(
             if retrieve_only:
                 engine = AnswerEngine(retriever, None, settings)
                 query, retrieval, refused = engine.retrieve(question, caller.search_groups)
-                audit_log.record(
-                    user=caller.name,
-                    groups=caller.search_groups,
-                    collection=settings.collection,
-                    event="retrieve",
-                    question=question,
-                    refused=refused,
-                    sources=[source_json(n, s) for n, s in enumerate(retrieval.sources, 1)],
-                    channel="cli",
-                )
+                shown = [source_json(n, s) for n, s in enumerate(retrieval.sources, 1)]
+                record_audit(event="retrieve", question=question, refused=refused, sources=shown)
                 result = {
-                    "sources": [source_json(n, s) for n, s in enumerate(retrieval.sources, 1)],
+                    "sources": shown,
                     "refused": refused,
                     "search_query": query,
                     "timings": {"retrieval_ms": round(retrieval.milliseconds, 2)},
@@ -207,16 +206,12 @@ def ask(
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     assert final is not None
-    audit_log.record(
-        user=caller.name,
-        groups=caller.search_groups,
-        collection=settings.collection,
+    record_audit(
         event="question",
         question=question,
         answer=final.text,
         refused=final.refused,
         sources=[source_json(n, s) for n, s in enumerate(final.sources, 1)],
-        channel="cli",
     )
     if as_json:
         typer.echo(json.dumps(final.to_json()))

@@ -135,3 +135,15 @@ def model_server(log_dir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with running(command, f"{url}/v1/models", log_dir / "llama-server.log", log_dir):
         yield url
+
+
+def start_worker(inbox: Path, data: Path) -> subprocess.Popen[str]:
+    """`ingest INBOX --watch` as its own process, polling fast (0.5 s, settled after 1 s)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ingest.cli", str(inbox), "--watch"],
+        cwd=REPO,
+        env=app_env(data, watch_interval_s="0.5", watch_settle_s="1", workers="0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -10,36 +10,25 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from rag_core.settings import Settings
 from tests.app.chat_corpus import ANSWERABLE, TRAVEL_POLICY
-from tests.conftest import REPO
 from tests.servers import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    app_env,
     chat_app,
     model_server,
     require_chromium,
+    start_worker,
 )
 
 
 def run_worker_until_indexed(inbox: Path, data: Path) -> dict:
     from ingest.watch import read_worker_status, worker_status_path
 
-    env = app_env(data, watch_interval_s="0.5", watch_settle_s="1", workers="0")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", str(inbox), "--watch"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_worker(inbox, data)
     status_file = worker_status_path(Settings(data_dir=data), "documents")
     try:
         deadline = time.monotonic() + 240

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from ingest.watch import Watcher, read_worker_status
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
-from tests.conftest import REPO
+from tests.servers import start_worker
 
 NOTE = "# Canteen\n\nThe canteen opens at noon and closes at three.\n"
 
@@ -89,21 +87,7 @@ def test_worker_process_ingests_and_stops_on_sigterm(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGDESK_")}
-    env |= {
-        "RAGDESK_DATA_DIR": str(data),
-        "RAGDESK_WATCH_INTERVAL_S": "0.5",
-        "RAGDESK_WATCH_SETTLE_S": "1",
-        "RAGDESK_WORKERS": "0",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ingest.cli", str(inbox), "--watch"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_worker(inbox, data)
     status_file = data / "state" / "worker-documents.json"
     try:
         (inbox / "canteen.md").write_text(NOTE)
