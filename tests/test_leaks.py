@@ -127,22 +127,20 @@ def signed_in_deployment(
     return data, users
 
 
-def cli_env(data: Path, users: Path) -> dict[str, str]:
-    return {
-        "RAGDESK_DATA_DIR": str(data),
-        "RAGDESK_MODELS_PATH": str(REPO / "data" / "models"),
-        "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
-        "RAGDESK_AUTH": "password",
-        "RAGDESK_USERS_FILE": str(users),
-    }
-
-
-def test_cli_answers_as_the_named_user_and_audits(
-    signed_in_deployment: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def signed_in_cli(signed_in_deployment: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's environment for the signed-in deployment; returns its data folder."""
     data, users = signed_in_deployment
-    for key, value in cli_env(data, users).items():
-        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RAGDESK_DATA_DIR", str(data))
+    monkeypatch.setenv("RAGDESK_MODELS_PATH", str(REPO / "data" / "models"))
+    monkeypatch.setenv("RAGDESK_LLM_MODEL", "qwen2.5-0.5b")
+    monkeypatch.setenv("RAGDESK_AUTH", "password")
+    monkeypatch.setenv("RAGDESK_USERS_FILE", str(users))
+    return data
+
+
+def test_cli_answers_as_the_named_user_and_audits(signed_in_cli: Path) -> None:
+    data = signed_in_cli
     runner = CliRunner()
     for name in ("hank", "erin"):
         for question in (ASKS[name], LIST_ALL):
@@ -159,12 +157,7 @@ def test_cli_answers_as_the_named_user_and_audits(
     assert all("eng/deploy.md" not in json.dumps(e) for e in entries if e["user"] == "hank")
 
 
-def test_cli_refuses_without_a_user_or_with_self_chosen_groups(
-    signed_in_deployment: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    data, users = signed_in_deployment
-    for key, value in cli_env(data, users).items():
-        monkeypatch.setenv(key, value)
+def test_cli_refuses_without_a_user_or_with_self_chosen_groups(signed_in_cli: Path) -> None:
     runner = CliRunner()
     anonymous = runner.invoke(ragdesk_cli, ["ask", ASKS["hank"], "--json"])
     assert anonymous.exit_code == 2 and "--user NAME" in anonymous.output

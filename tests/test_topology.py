@@ -16,9 +16,8 @@ from pathlib import Path
 from rag_core.settings import Settings
 from tests.app.chat_corpus import ANSWERABLE, TRAVEL_POLICY
 from tests.servers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     chat_app,
+    chromium,
     model_server,
     require_chromium,
     start_worker,
@@ -46,7 +45,7 @@ def run_worker_until_indexed(inbox: Path, data: Path) -> dict:
 
 
 def test_worker_then_chat_on_an_openai_compatible_server(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     require_chromium()
     inbox, data = tmp_path / "inbox", tmp_path / "data"
@@ -67,25 +66,19 @@ def test_worker_then_chat_on_an_openai_compatible_server(tmp_path: Path) -> None
             inbox_dir=str(inbox),
             document_roots=str(inbox),
         ) as url,
-        sync_playwright() as playwright,
+        chromium() as browser,
     ):
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            expect(sidebar).to_contain_text(f"small at {llm_url}/v1", timeout=180_000)
-            expect(sidebar).to_contain_text("worker is not running")  # stopped on purpose
-            chat_box = page.get_by_placeholder("Ask a question about the documents")
-            chat_box.fill(ANSWERABLE)
-            chat_box.press("Enter")
-            citation = page.locator("a.rd-cite").first
-            expect(citation).to_be_visible(timeout=300_000)
-            panel = page.locator(f"div.rd-source{citation.get_attribute('href')}")
-            expect(panel).to_contain_text("policies/travel-policy.md")
-            expect(page.get_by_role("button", name="Open travel-policy.md").first).to_be_visible()
-        finally:
-            browser.close()
+        page = browser.new_page()
+        page.goto(url)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        expect(sidebar).to_contain_text(f"small at {llm_url}/v1", timeout=180_000)
+        expect(sidebar).to_contain_text("worker is not running")  # stopped on purpose
+        chat_box = page.get_by_placeholder("Ask a question about the documents")
+        chat_box.fill(ANSWERABLE)
+        chat_box.press("Enter")
+        citation = page.locator("a.rd-cite").first
+        expect(citation).to_be_visible(timeout=300_000)
+        panel = page.locator(f"div.rd-source{citation.get_attribute('href')}")
+        expect(panel).to_contain_text("policies/travel-policy.md")
+        expect(page.get_by_role("button", name="Open travel-policy.md").first).to_be_visible()
     assert os.path.exists(inbox / "broken.pdf"), "the worker reports bad files, never deletes"

@@ -16,7 +16,7 @@ import pytest
 from rag_core.embeddings import Embedder
 from tests.app.chat_corpus import ANSWERABLE, build_collection
 from tests.conftest import REPO
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, chat_app, require_chromium
+from tests.servers import chat_app, chromium, require_chromium
 
 OUTPUT = REPO / "tests" / "output"
 
@@ -37,96 +37,78 @@ def app_url(indexed_data: Path) -> Iterator[str]:
 
 
 def test_question_in_the_browser_gets_a_streamed_cited_answer(app_url: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(app_url)
-            chat_box = page.get_by_placeholder("Ask a question about the documents")
-            expect(chat_box).to_be_enabled(timeout=180_000)  # first start loads the models
-            chat_box.fill(ANSWERABLE)
-            chat_box.press("Enter")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url)
+        chat_box = page.get_by_placeholder("Ask a question about the documents")
+        expect(chat_box).to_be_enabled(timeout=180_000)  # first start loads the models
+        chat_box.fill(ANSWERABLE)
+        chat_box.press("Enter")
 
-            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
-            expect(answer).to_be_visible(timeout=60_000)
-            citation = page.locator("a.rd-cite").first
-            expect(citation).to_be_visible(timeout=300_000)  # the streamed answer is complete
-            target = citation.get_attribute("href")
-            assert target and target.startswith("#src-")
-            panel = page.locator(f"div.rd-source{target}")
-            expect(panel).to_be_visible()
-            expect(panel).to_contain_text("travel-policy.md")
-            expect(panel.locator("mark")).to_be_visible()
-            expect(page.get_by_role("button", name="Open travel-policy.md").first).to_be_visible()
-            page.screenshot(path=str(OUTPUT / "chat-answer.png"), full_page=True)
+        answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+        expect(answer).to_be_visible(timeout=60_000)
+        citation = page.locator("a.rd-cite").first
+        expect(citation).to_be_visible(timeout=300_000)  # the streamed answer is complete
+        target = citation.get_attribute("href")
+        assert target and target.startswith("#src-")
+        panel = page.locator(f"div.rd-source{target}")
+        expect(panel).to_be_visible()
+        expect(panel).to_contain_text("travel-policy.md")
+        expect(panel.locator("mark")).to_be_visible()
+        expect(page.get_by_role("button", name="Open travel-policy.md").first).to_be_visible()
+        page.screenshot(path=str(OUTPUT / "chat-answer.png"), full_page=True)
 
-            citation.click()
-            expect(panel).to_be_in_viewport()
-            page.screenshot(path=str(OUTPUT / "chat-citation-followed.png"))
-        finally:
-            browser.close()
+        citation.click()
+        expect(panel).to_be_in_viewport()
+        page.screenshot(path=str(OUTPUT / "chat-citation-followed.png"))
     assert (OUTPUT / "chat-answer.png").stat().st_size > 10_000
 
 
 def test_streamed_answer_grows_before_it_is_final(app_url: str) -> None:
     """Tokens reach the page while the model is still writing (no citations rendered yet)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            page.goto(app_url)
-            chat_box = page.get_by_placeholder("Ask a question about the documents")
-            expect(chat_box).to_be_enabled(timeout=180_000)
-            chat_box.fill("Which class may I book for a flight of three hours?")
-            chat_box.press("Enter")
-            answer = page.locator('[data-testid="stChatMessage"]').nth(1)
-            expect(answer).to_be_visible(timeout=60_000)
-            lengths = []
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                text = answer.inner_text()
-                if "Searching the documents" not in text and "queued" not in text:
-                    lengths.append(len(text))
-                if page.locator("a.rd-cite, div.rd-source").count():
-                    break
-                time.sleep(0.2)
-            partial = sorted(set(lengths))
-            assert len(partial) >= 3, f"the answer appeared in one piece: lengths {partial}"
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(app_url)
+        chat_box = page.get_by_placeholder("Ask a question about the documents")
+        expect(chat_box).to_be_enabled(timeout=180_000)
+        chat_box.fill("Which class may I book for a flight of three hours?")
+        chat_box.press("Enter")
+        answer = page.locator('[data-testid="stChatMessage"]').nth(1)
+        expect(answer).to_be_visible(timeout=60_000)
+        lengths = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            text = answer.inner_text()
+            if "Searching the documents" not in text and "queued" not in text:
+                lengths.append(len(text))
+            if page.locator("a.rd-cite, div.rd-source").count():
+                break
+            time.sleep(0.2)
+        partial = sorted(set(lengths))
+        assert len(partial) >= 3, f"the answer appeared in one piece: lengths {partial}"
 
 
 def test_proxy_header_signs_the_user_in(indexed_data: Path) -> None:
     """RAGDESK_AUTH=header: the reverse proxy's header reaches the app through the browser's
     real connection; without it the page refuses."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     users = indexed_data / "users.yaml"
     users.write_text("users:\n  erin:\n    groups: [eng]\n")
     with (
         chat_app(indexed_data, auth="header", users_file=str(users)) as url,
-        sync_playwright() as playwright,
+        chromium() as browser,
     ):
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            proxied = browser.new_context(extra_http_headers={"X-Forwarded-User": "erin"})
-            page = proxied.new_page()
-            page.goto(url)
-            expect(page.get_by_text("Signed in as erin (eng)")).to_be_visible(timeout=180_000)
-            direct = browser.new_context().new_page()
-            direct.goto(url)
-            expect(direct.get_by_text("You are not signed in")).to_be_visible(timeout=60_000)
-            expect(direct.get_by_placeholder("Ask a question about the documents")).to_have_count(0)
-        finally:
-            browser.close()
+        proxied = browser.new_context(extra_http_headers={"X-Forwarded-User": "erin"})
+        page = proxied.new_page()
+        page.goto(url)
+        expect(page.get_by_text("Signed in as erin (eng)")).to_be_visible(timeout=180_000)
+        direct = browser.new_context().new_page()
+        direct.goto(url)
+        expect(direct.get_by_text("You are not signed in")).to_be_visible(timeout=60_000)
+        expect(direct.get_by_placeholder("Ask a question about the documents")).to_have_count(0)
