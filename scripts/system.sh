@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Debian packages the tests and the optional features use, installed with apt when missing:
+#   chromium                        the end-to-end browser tests (never a browser Playwright downloads)
+#   slapd, ldap-utils               a real LDAP directory for the sign-in tests (started by the tests)
+#   tesseract-ocr(-eng)             OCR of pages without a text layer
+#   antiword, catdoc, libreoffice-* legacy .doc/.xls/.ppt conversion (and making test files)
+#   acl                             getfacl/setfacl: permissions taken from the file share
+#   poppler-utils, imagemagick      rendering test scans
+set -euo pipefail
+packages=(
+  chromium
+  slapd ldap-utils
+  tesseract-ocr tesseract-ocr-eng
+  antiword catdoc libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
+  acl
+  poppler-utils imagemagick
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=""
+elif command -v sudo >/dev/null; then
+  sudo="sudo"
+else
+  echo "missing Debian packages and this user cannot install them: ask for" \
+    "'apt-get install ${missing[*]}'" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}…" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
