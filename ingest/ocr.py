@@ -91,11 +91,9 @@ def _check_languages(tesseract: str, languages: str) -> None:
 # ---------------------------------------------------------------- PDF pages
 
 
-def needs_ocr(page: Any, text: str) -> bool:
-    """A page with no text layer that shows at least one image: a scan. Blank pages and
-    pages with any text at all are never OCRed."""
-    if text.strip():
-        return False
+def shows_an_image(page: Any) -> bool:
+    """Whether a page without text is a scan (it shows an image) rather than blank. Pages
+    with any text at all are never OCRed (the caller checks)."""
     import pypdfium2.raw as pdfium_c
 
     images = page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=4)

@@ -334,7 +334,7 @@ def _ocr_scanned_pages(
         scanned = [
             number
             for number in range(1, len(document) + 1)
-            if number not in with_text and ocr.needs_ocr(document[number - 1], "")
+            if number not in with_text and ocr.shows_an_image(document[number - 1])
         ]
         if not scanned:
             return _require_text(doc, NO_TEXT_PDF)

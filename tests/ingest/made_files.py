@@ -20,13 +20,19 @@ FAQ_PAGE = 20  # a dense page of prose: "3.2.1 I know that Knoppix ... is Debian
 
 
 def page_image(pdf: Path, page: int, dpi: int = SCAN_DPI, crop: float = 1.0) -> Any:
-    """A page of a real PDF as a scanner would see it: a greyscale picture, no text."""
+    """A page of a real PDF as a scanner would see it: a greyscale picture, no text (its
+    top `crop` share only, cut between lines)."""
     document = pdfium.PdfDocument(pdf)
     try:
         image = document[page - 1].render(scale=dpi / 72, grayscale=True).to_pil()
     finally:
         document.close()
-    return image.crop((0, 0, image.width, int(image.height * crop))) if crop < 1 else image
+    if crop >= 1:
+        return image
+    bottom = int(image.height * crop)  # moved up to a blank pixel row: no half-cut line
+    while bottom > 1 and image.crop((0, bottom - 1, image.width, bottom)).getextrema()[0] < 250:
+        bottom -= 1
+    return image.crop((0, 0, image.width, bottom))
 
 
 def page_text(pdf: Path, page: int) -> str:
@@ -72,6 +78,24 @@ def workbook(target: Path) -> Path:
     contacts.append(["Tomás Ferreira", "Kerberos administrator", 4472])
     book.properties.title = "Operations budget"
     book.save(target)
+    return target
+
+
+def social_contract_docx(shared_docs: Path, target: Path) -> Path:
+    """Debian's Social Contract (real text) as a Word document with headings."""
+    import re
+
+    from docx import Document
+
+    text = (shared_docs / "text/debian-social-contract.txt").read_text()
+    part = text.split('"Social Contract" with the Free Software Community', 1)[1]
+    part = part.split("___", 1)[0]
+    document = Document()
+    document.add_heading("Debian Social Contract", level=1)
+    for number, title, body in re.findall(r"\n\s{4}(\d)\. (.+)\n((?:\s{7}.+\n)+)", part):
+        document.add_heading(f"{number}. {title.strip()}", level=2)
+        document.add_paragraph(" ".join(body.split()))
+    document.save(target)
     return target
 
 

@@ -331,15 +331,18 @@ def test_scans_spreadsheets_and_legacy_office_are_found_and_cited(
     root.mkdir()
     made_files.scanned_pdf(shared_docs, root / "scanned-faq.pdf")
     made_files.workbook(root / "budget.xlsx")
-    (root / "rota.csv").write_text("Week,On call,Phone\n1,Ingrid Solberg,4471\n2,Tomás,4472\n")
-    made_files.convert(shared_docs / "office/Lib3MF-1.docx", root / "Lib3MF-1.doc")
+    (root / "rota.csv").write_text(
+        "Week,On call,Phone\n1,Maja Lindqvist,4480\n2,Kofi Mensah,4481\n"
+    )
+    contract = made_files.social_contract_docx(shared_docs, tmp_path / "contract.docx")
+    made_files.convert(contract, root / "contract.doc")
 
     report = ingest(root, settings, store, embedder)
 
     assert report.failures == []
     formats = {p[Payload.SOURCE]: p[Payload.FORMAT] for p in store.payloads()}
     assert formats == {
-        "scanned-faq.pdf": "pdf", "budget.xlsx": "xlsx", "rota.csv": "csv", "Lib3MF-1.doc": "doc",
+        "scanned-faq.pdf": "pdf", "budget.xlsx": "xlsx", "rota.csv": "csv", "contract.doc": "doc",
     }  # fmt: skip
     scan_pages = {p[Payload.PAGE] for p in store.payloads("scanned-faq.pdf")}
     assert scan_pages == {1, 2}
@@ -354,11 +357,14 @@ def test_scans_spreadsheets_and_legacy_office_are_found_and_cited(
     assert sheets["Contacts"] == ["2–3"]
     travel = sorted(sheets["Travel"], key=lambda rows: int(rows.split("–")[0]))
     assert len(travel) > 1 and travel[0].startswith("4–") and travel[-1].endswith("70")
-    assert all(p[Payload.ROWS] is None for p in store.payloads("Lib3MF-1.doc"))
+    assert [(p[Payload.SECTION], p[Payload.ROWS]) for p in store.payloads("rota.csv")] == [
+        (None, "2–3")
+    ]
+    assert all(p[Payload.ROWS] is None for p in store.payloads("contract.doc"))
     assert_consistent(settings, store)
 
     retriever = Retriever(store, embedder, search_spec(settings))
-    found = retriever.retrieve("Who is the Kerberos administrator?", ["*"], 3).sources[0]
+    found = retriever.retrieve("What is Ingrid Solberg's role?", ["*"], 3).sources[0]
     assert (found.source, found.section, found.rows) == ("budget.xlsx", "Contacts", "2–3")
     assert describe(found) == "budget.xlsx, section “Contacts”, rows 2–3"  # the model sees it
     scan = retriever.retrieve("Can I use apt on Knoppix?", ["*"], 3).sources[0]
@@ -375,7 +381,7 @@ def test_row_ranges_round_trip_through_the_server_store(
     try:
         ingest(root, settings, client_store, embedder)
         retriever = Retriever(client_store, embedder, search_spec(settings))
-        found = retriever.retrieve("Who is the Kerberos administrator?", ["*"], 3).sources[0]
+        found = retriever.retrieve("What is Ingrid Solberg's role?", ["*"], 3).sources[0]
         assert (found.section, found.rows) == ("Contacts", "2–3")
     finally:
         client_store.close()
