@@ -12,7 +12,7 @@ import pytest
 from ingest.errors import UnreadableDocument
 from ingest.parse import parse_document
 from ingest.sniff import sniff_format
-from tests.ingest import made_files
+from tests.ingest import bad_files, made_files
 
 CAP = 64 << 20
 
@@ -22,10 +22,12 @@ def legacy(shared_docs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     folder = tmp_path_factory.mktemp("legacy")
     workbook = made_files.workbook(folder / "budget.xlsx")
     contract = made_files.social_contract_docx(shared_docs, folder / "contract.docx")
+    deck = bad_files.presentation(folder / "review.pptx")
     return {
         "docx": contract,
         "doc": made_files.convert(contract, folder / "contract.doc"),
         "xls": made_files.convert(workbook, folder / "budget.xls"),
+        "ppt": made_files.convert(deck, folder / "review.ppt"),
     }
 
 
@@ -51,6 +53,14 @@ def test_xls_keeps_sheets_and_rows(legacy: dict[str, Path]) -> None:
     contacts = doc.blocks[1].table
     assert contacts is not None
     assert contacts.rows[1] == (3, "Tomás Ferreira | Kerberos administrator | 4472")
+
+
+def test_ppt_keeps_its_slides(legacy: dict[str, Path]) -> None:
+    assert sniff_format(legacy["ppt"], CAP) == "ppt"
+    doc = parse_document(legacy["ppt"], "ppt")
+    assert doc.format == "ppt"
+    slides = {b.page: b.text for b in doc.blocks}
+    assert "Passwords rotate every 180 days and need 14 characters." in slides[2]
 
 
 def test_without_libreoffice_legacy_files_are_refused(
