@@ -24,7 +24,7 @@ from ingest.tools import find_tool, first_line, run_tool
 from rag_core.types import Block, ParsedDocument
 
 MAX_OCR_PIXELS = 40_000_000  # ~A2 at 300 DPI; larger pages are scaled down first
-MAX_IMAGE_PIXELS = 400_000_000  # a bigger image file is refused before it is decoded
+MAX_IMAGE_PIXELS = 150_000_000  # a bigger image is refused before it is decoded (A0, 400 DPI)
 
 TESSERACT_MISSING = (
     "OCR needs tesseract, which is not installed (apt-get install tesseract-ocr tesseract-ocr-eng)"
@@ -131,7 +131,6 @@ def parse_image(path: Path, fmt: str, options: OcrOptions, timeout_s: float) -> 
 def _frames_text(path: Path, options: OcrOptions, timeout_s: float) -> Iterator[tuple[int, str]]:
     from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # PIL's own check, for every frame
     try:
         with Image.open(path) as image:  # reads the header only
             if image.width * image.height > MAX_IMAGE_PIXELS:
@@ -145,7 +144,7 @@ def _frames_text(path: Path, options: OcrOptions, timeout_s: float) -> Iterator[
                 upright = ImageOps.exif_transpose(frame)
                 known_dpi = round(dpi) if dpi >= 50 else None
                 yield number, ocr_image(upright, options, timeout_s, dpi=known_dpi)
-    except Image.DecompressionBombError as exc:
+    except Image.DecompressionBombError as exc:  # PIL's own check, on every TIFF frame
         raise UnreadableDocument(f"image too large to read safely: {exc}") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise UnreadableDocument(f"damaged or truncated image: {exc}") from exc
