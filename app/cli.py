@@ -219,6 +219,9 @@ def ask(
     typer.echo("")
     for citation in final.citations:
         where = citation.source + (f", page {citation.page}" if citation.page else "")
+        if citation.rows:  # a spreadsheet: its sheet (the section) and rows
+            where += (f", {citation.section}" if citation.section else "") + ", rows "
+            where += citation.rows
         typer.echo(f"[{citation.n}] {where}: {citation.snippet[:160]}")
     if final.refused and final.sources:
         typer.echo("Closest passages:")

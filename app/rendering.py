@@ -48,12 +48,15 @@ def answer_html(text: str, message_id: str, cited: Iterable[int]) -> str:
 
 
 def where(source: Source) -> str:
-    """'file.pdf, page 4 · Chapter > Section' — what a reader needs to find the passage."""
+    """'file.pdf, page 4 · Chapter > Section', 'book.xlsx · Budget, rows 12–30' — what a
+    reader needs to find the passage."""
     parts = [source.source]
     if source.page:
         parts[0] += f", page {source.page}"
     if source.section:
         parts.append(source.section)
+    if source.rows:
+        parts[-1] += f", rows {source.rows}"
     return " · ".join(parts)
 
 

@@ -111,7 +111,8 @@ def upload_form(
     """`owner`: the signed-in user, whose groups the uploads get (None in open mode)."""
     with st.expander("Add documents"):
         files = st.file_uploader(
-            "PDF, Word, OpenDocument, RTF, PowerPoint, HTML, Markdown, e-mail or text",
+            "PDF, Word, Excel, CSV, OpenDocument, RTF, PowerPoint, HTML, Markdown, e-mail, "
+            "text, or scans (PNG, JPEG, TIFF)",
             accept_multiple_files=True,
             key=f"uploads-{st.session_state.get('upload_round', 0)}",
         )

@@ -2,7 +2,8 @@
 
 Every chunk fits the embedding window (checked, and cut at token boundaries if a splitter
 ever overshoots), never crosses a PDF page or a section, and records its character span in
-the document's text (blocks joined by blank lines).
+the document's text (blocks joined by blank lines). Tables (spreadsheets, CSV) are cut
+between rows instead: each chunk is the header row then whole rows, with their row range.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from llama_index.core.node_parser import SentenceSplitter
 
 from rag_core.safety import looks_like_instructions
 from rag_core.tokens import load_tokenizer, token_counter
-from rag_core.types import Block, Chunk, ParsedDocument
+from rag_core.types import Block, Chunk, ParsedDocument, TableRows
 
 BLOCK_SEPARATOR = "\n\n"
 HEADER_CHARS = 200  # bound on the title/breadcrumb line, so the passage keeps the window
@@ -27,6 +28,7 @@ class Chunker:
         self._encode = token_counter(model_path)
         self._tokenizer = load_tokenizer(model_path)
         self._max_tokens = max_tokens
+        self._chunk_tokens = chunk_tokens
         self._splitter = SentenceSplitter(
             chunk_size=chunk_tokens,
             chunk_overlap=overlap,
@@ -45,7 +47,7 @@ class Chunker:
         chunks: list[Chunk] = []
         offset = 0
         for block in doc.blocks:
-            for text, start, end in self._split_block(block):
+            for text, start, end, rows in self._split_block(block):
                 chunks.append(
                     Chunk(
                         text=text,
@@ -61,12 +63,16 @@ class Chunker:
                         acl=list(acl),
                         ingested_at=ingested_at,
                         instruction_like=looks_like_instructions(text),
+                        rows=rows,
                     )
                 )
             offset += len(block.text) + len(BLOCK_SEPARATOR)
         return chunks
 
-    def _split_block(self, block: Block) -> Iterator[tuple[str, int, int]]:
+    def _split_block(self, block: Block) -> Iterator[tuple[str, int, int, str | None]]:
+        if block.table is not None:
+            yield from self._split_table(block.table)
+            return
         for seg_start, segment in _segments(block.text):
             cursor = 0
             for piece in self._splitter.split_text(segment):
@@ -74,7 +80,36 @@ class Chunker:
                     found = segment.find(part, cursor)
                     start = found if found >= 0 else cursor
                     cursor = start + 1 if found >= 0 else cursor
-                    yield part, seg_start + start, seg_start + start + len(part)
+                    yield part, seg_start + start, seg_start + start + len(part), None
+
+    def _split_table(self, table: TableRows) -> Iterator[tuple[str, int, int, str | None]]:
+        """Groups of whole rows under the header, each group as many rows as fit
+        chunk_tokens; the span is the group's rows in the block (header + rows, one a line)."""
+        if not table.rows:
+            yield table.header, 0, len(table.header), None
+            return
+        budget = self._chunk_tokens - len(self._encode(table.header))
+        group: list[tuple[int, str]] = []
+        used = 0
+        offset = len(table.header) + 1  # where the next row starts in the block text
+        start = offset
+        for number, line in table.rows:
+            tokens = len(self._encode(line))
+            if group and used + tokens > budget:
+                yield from self._table_chunk(table.header, group, start)
+                group, used, start = [], 0, offset
+            group.append((number, line))
+            used += tokens
+            offset += len(line) + 1
+        yield from self._table_chunk(table.header, group, start)
+
+    def _table_chunk(
+        self, header: str, group: list[tuple[int, str]], start: int
+    ) -> Iterator[tuple[str, int, int, str | None]]:
+        body = "\n".join(line for _, line in group)
+        rows = row_range([number for number, _ in group])
+        for part in self._fit_window(f"{header}\n{body}"):  # one huge row may not fit
+            yield part, start, start + len(body), rows
 
     def _fit_window(self, text: str) -> list[str]:
         """The text, cut at token boundaries into pieces the model sees whole."""
@@ -89,6 +124,12 @@ class Chunker:
             if piece:
                 pieces.append(piece)
         return pieces
+
+
+def row_range(numbers: list[int]) -> str:
+    """[12, 13, ..., 30] -> "12–30" (one row: "12")."""
+    first, last = min(numbers), max(numbers)
+    return str(first) if first == last else f"{first}–{last}"
 
 
 def _segments(text: str) -> Iterator[tuple[int, str]]:

@@ -1,8 +1,10 @@
 """One function per format family: a file -> ParsedDocument (text blocks with page/section).
 
-PDFs go through pypdf page by page (or pdfium, faster, when configured); office, HTML,
-Markdown and e-mail through unstructured's model-free partitioners; plain text through our
-own encoding detection. Every failure becomes `UnreadableDocument(reason)`.
+PDFs go through pdfium (or pypdf) page by page, and pages without a text layer through OCR
+(ocr.py); office, HTML, Markdown and e-mail through unstructured's model-free partitioners;
+spreadsheets and CSV through tables.py; legacy .doc/.xls/.ppt through LibreOffice
+(legacy.py) and then the modern parser; scans (PNG/JPEG/TIFF) through OCR; plain text
+through our own encoding detection. Every failure becomes `UnreadableDocument(reason)`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,7 +20,10 @@ from typing import Any
 
 from charset_normalizer import from_bytes
 
+from ingest import ocr
 from ingest.errors import UnreadableDocument
+from ingest.legacy import CONVERSIONS, parse_legacy
+from ingest.tables import parse_csv, parse_xlsx
 from rag_core.types import Block, ParsedDocument
 
 # Parser libraries report recoverable trouble (missing images, font details) as warnings;
@@ -25,7 +31,10 @@ from rag_core.types import Block, ParsedDocument
 for _noisy in ("pypandoc", "pypdf", "unstructured"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
-NO_TEXT_PDF = "no text layer (scanned or image-only PDF); OCR is not supported"
+NO_TEXT_PDF = "no text layer, and no images to read with OCR (blank pages)"
+OCR_OFF = "no text layer (scanned or image-only PDF), and OCR is off (RAGDESK_OCR_LANGUAGES)"
+NO_TESSERACT = f"no text layer (scanned or image-only PDF): {ocr.TESSERACT_MISSING}"
+OCR_EMPTY = "no text layer, and OCR found no readable text in its scanned pages"
 
 
 def decode_text(data: bytes) -> str:
@@ -113,7 +122,7 @@ def parse_pdf_pypdf(path: Path) -> ParsedDocument:
     if bad_pages == count:
         raise UnreadableDocument(f"damaged PDF: none of its {count} pages could be read")
     title = _pdf_title(reader) or _title_from_name(path)
-    return _require_text(ParsedDocument("pdf", title, blocks), NO_TEXT_PDF)
+    return ParsedDocument("pdf", title, blocks)  # no text at all: see _ocr_scanned_pages
 
 
 def _pdf_title(reader: Any) -> str | None:
@@ -147,7 +156,7 @@ def parse_pdf_pdfium(path: Path) -> ParsedDocument:
     finally:
         document.close()
     title = title if 2 < len(title) < 300 else _title_from_name(path)
-    return _require_text(ParsedDocument("pdf", title, blocks), NO_TEXT_PDF)
+    return ParsedDocument("pdf", title, blocks)  # no text at all: see _ocr_scanned_pages
 
 
 # ---------------------------------------------------------------- unstructured formats
@@ -286,27 +295,87 @@ def _require_text(doc: ParsedDocument, reason: str = "no text found in the docum
     return doc
 
 
-def parse_pdf(path: Path, engine: str) -> ParsedDocument:
+def parse_pdf(
+    path: Path, engine: str, ocr_options: ocr.OcrOptions | None = None, timeout_s: float = 600
+) -> ParsedDocument:
     """pdfium by default: measured on the shared corpus, pypdf 7.1 drops the spaces between
     words on TeX-made PDFs (a quarter of debian-faq's words come out glued together), and
     pdfium is ~15x faster. pypdf stays selectable, and is the fallback when pdfium cannot
-    open a damaged file (its non-strict reader recovers some)."""
+    open a damaged file (its non-strict reader recovers some). Then pages that have no
+    text layer but show an image are read with OCR."""
     if engine == "pypdf":
-        return parse_pdf_pypdf(path)
-    try:
-        return parse_pdf_pdfium(path)
-    except UnreadableDocument as first:
-        if "damaged" not in first.reason:
-            raise
+        doc = parse_pdf_pypdf(path)
+    else:
         try:
-            return parse_pdf_pypdf(path)
-        except UnreadableDocument:
-            raise first from None
+            doc = parse_pdf_pdfium(path)
+        except UnreadableDocument as first:
+            if "damaged" not in first.reason:
+                raise
+            try:
+                doc = parse_pdf_pypdf(path)
+            except UnreadableDocument:
+                raise first from None
+    return _ocr_scanned_pages(path, doc, ocr_options or ocr.OcrOptions(), timeout_s)
 
 
-def parse_document(path: Path, fmt: str, pdf_engine: str = "pdfium") -> ParsedDocument:
+def _ocr_scanned_pages(
+    path: Path, doc: ParsedDocument, options: ocr.OcrOptions, timeout_s: float
+) -> ParsedDocument:
+    """Add the text of scanned pages. Without OCR (off, or tesseract missing) a PDF that
+    has some text keeps it; one with none is refused, saying why."""
+    import pypdfium2 as pdfium
+
+    with_text = {block.page for block in doc.blocks}
+    try:
+        document = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError:
+        return _require_text(doc, NO_TEXT_PDF)  # pypdf's recovery read what there is
+    try:
+        scanned = [
+            number
+            for number in range(1, len(document) + 1)
+            if number not in with_text and ocr.shows_an_image(document[number - 1])
+        ]
+        if not scanned:
+            return _require_text(doc, NO_TEXT_PDF)
+        if not options.languages:
+            return _require_text(doc, OCR_OFF)
+        if shutil.which("tesseract") is None:
+            return _require_text(doc, NO_TESSERACT)
+        for number in scanned:
+            text = ocr.ocr_pdf_page(document[number - 1], options, timeout_s)
+            if text.strip():
+                doc.blocks.append(Block(text=text, page=number))
+    finally:
+        document.close()
+    doc.blocks.sort(key=lambda block: block.page or 0)
+    return _require_text(doc, OCR_EMPTY)
+
+
+def parse_document(
+    path: Path,
+    fmt: str,
+    pdf_engine: str = "pdfium",
+    *,
+    ocr_options: ocr.OcrOptions | None = None,
+    tool_timeout_s: float = 600,
+) -> ParsedDocument:
+    """`tool_timeout_s` bounds each external program (one OCR page, one conversion)."""
+    options = ocr_options or ocr.OcrOptions()
     if fmt == "pdf":
-        return parse_pdf(path, pdf_engine)
+        return parse_pdf(path, pdf_engine, options, tool_timeout_s)
     if fmt == "txt":
         return parse_text(path)
+    if fmt == "csv":
+        return parse_csv(path, _read_text(path))
+    if fmt == "xlsx":
+        return parse_xlsx(path)
+    if fmt in ("png", "jpeg", "tiff"):
+        return ocr.parse_image(path, fmt, options, tool_timeout_s)
+    if fmt in CONVERSIONS:
+
+        def parse_converted(converted: Path, modern: str) -> ParsedDocument:
+            return parse_document(converted, modern, pdf_engine, ocr_options=options)
+
+        return parse_legacy(path, fmt, tool_timeout_s, parse_converted)
     return parse_with_unstructured(path, fmt)

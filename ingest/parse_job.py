@@ -17,6 +17,7 @@ from types import FrameType
 
 from ingest.chunk import Chunker
 from ingest.errors import UnreadableDocument
+from ingest.ocr import OcrOptions
 from ingest.parse import parse_document
 from ingest.sniff import sniff_format
 from rag_core.types import Chunk
@@ -45,6 +46,8 @@ class ParseJob:
     max_unzipped_bytes: int = 512 << 20
     max_text_chars: int = 64 << 20
     timeout_s: int = 600
+    ocr_languages: str = "eng"  # tesseract languages for pages without text; "" = no OCR
+    ocr_dpi: int = 200
 
 
 @dataclass(slots=True)
@@ -117,12 +120,15 @@ def _parse_into(job: ParseJob, result: ParseResult) -> None:
             f"file is {size / 1e6:,.0f} MB, over the {job.max_file_bytes / 1e6:,.0f} MB limit"
         )
     fmt = sniff_format(job.path, job.max_unzipped_bytes)
-    if fmt in ("txt", "md", "html", "eml") and size > job.max_text_chars * 4:
+    if fmt in ("txt", "md", "html", "eml", "csv") and size > job.max_text_chars * 4:
         raise UnreadableDocument(  # checked before reading: a huge log never fills memory
             f"{size / 1e6:,.0f} MB of text, over the {job.max_text_chars / 1e6:,.0f} M "
             "characters limit"
         )
-    doc = parse_document(job.path, fmt, job.pdf_engine)
+    ocr = OcrOptions(languages=job.ocr_languages, dpi=job.ocr_dpi)
+    doc = parse_document(
+        job.path, fmt, job.pdf_engine, ocr_options=ocr, tool_timeout_s=job.timeout_s
+    )
     total_chars = sum(len(b.text) for b in doc.blocks)
     if total_chars > job.max_text_chars:
         raise UnreadableDocument(

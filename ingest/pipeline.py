@@ -178,6 +178,8 @@ def run_ingest(
                 max_unzipped_bytes=settings.max_unzipped_mb << 20,
                 max_text_chars=settings.max_text_mb << 20,
                 timeout_s=settings.parse_timeout_s,
+                ocr_languages=settings.ocr_languages,
+                ocr_dpi=settings.ocr_dpi,
             )
             jobs.append((job, previous))
         report.seconds_scan = time.perf_counter() - started

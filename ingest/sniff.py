@@ -1,6 +1,9 @@
 """What a file really is, from its bytes first and its name second.
 
-A `.pdf` that is HTML, or an `.rtf` that is a DOCX, is parsed as what it is.
+A `.pdf` that is HTML, or an `.rtf` that is a DOCX, is parsed as what it is. Binary
+formats are known by their signature (images) or their inner structure (the members of an
+Office zip, the streams of a legacy OLE2 Office file); only CSV, a kind of text, needs its
+name too.
 """
 
 from __future__ import annotations
@@ -10,15 +13,28 @@ from pathlib import Path
 
 from ingest.errors import UnreadableDocument
 
-SUPPORTED = ("pdf", "docx", "pptx", "odt", "rtf", "epub", "html", "md", "txt", "eml")
+SUPPORTED = (
+    "pdf", "docx", "pptx", "xlsx", "odt", "rtf", "epub", "html", "md", "txt", "eml", "csv",
+    "png", "jpeg", "tiff", "doc", "xls", "ppt",
+)  # fmt: skip
 
 _TEXT_EXTENSIONS = {
     ".md": "md", ".markdown": "md", ".mdown": "md",
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".eml": "eml",
+    ".csv": "csv", ".tsv": "csv",
 }  # fmt: skip
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGES = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+# OLE2 stream names (lower case) -> legacy format
+_OLE_STREAMS = (("worddocument", "doc"), ("workbook", "xls"), ("book", "xls"),
+                ("powerpoint document", "ppt"))  # fmt: skip
 
 
 def sniff_format(path: Path, max_unzipped_bytes: int) -> str:
@@ -31,10 +47,11 @@ def sniff_format(path: Path, max_unzipped_bytes: int) -> str:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         return _zip_format(path, max_unzipped_bytes)
+    for signature, image_format in _IMAGES:
+        if head.startswith(signature):
+            return image_format
     if head.startswith(_OLE2):
-        raise UnreadableDocument(
-            "legacy binary Office file (.doc/.xls/.ppt) is not supported: save it as DOCX/PPTX"
-        )
+        return _ole_format(path)
     if head.lstrip().startswith(b"{\\rtf"):
         return "rtf"
     if not _looks_like_text(head):
@@ -80,8 +97,32 @@ def _zip_format(path: Path, max_unzipped_bytes: int) -> str:
     if mimetype.startswith(b"application/epub+zip"):
         return "epub"
     if "xl/workbook.xml" in names:
-        raise UnreadableDocument("spreadsheets (XLSX) are not supported yet")
-    raise UnreadableDocument("zip archive that is not a supported document (DOCX/PPTX/ODT/EPUB)")
+        return "xlsx"
+    raise UnreadableDocument(
+        "zip archive that is not a supported document (DOCX/PPTX/XLSX/ODT/EPUB)"
+    )
+
+
+def _ole_format(path: Path) -> str:
+    """A legacy Office file is an OLE2 container; its streams say which application wrote
+    it. Encrypted DOCX/XLSX/PPTX files are OLE2 containers too."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(parts).lower() for parts in ole.listdir(streams=True)}
+    except Exception as exc:  # olefile raises OSError and assorted parsing errors
+        raise UnreadableDocument(
+            f"damaged legacy binary Office file (.doc/.xls/.ppt): {str(exc)[:200]}"
+        ) from exc
+    if "encryptedpackage" in streams:
+        raise UnreadableDocument("encrypted Office file (a password is needed to open it)")
+    for stream, legacy_format in _OLE_STREAMS:
+        if stream in streams:
+            return legacy_format
+    raise UnreadableDocument(
+        "OLE2 file that is not a Word, Excel or PowerPoint document (e.g. Outlook .msg, .msi)"
+    )
 
 
 def _looks_like_text(head: bytes) -> bool:

@@ -57,6 +57,7 @@ class Answer:
                     "source": c.source,
                     "page": c.page,
                     "section": c.section,
+                    "rows": c.rows,
                     "snippet": c.snippet,
                     "score": c.score,
                 }
@@ -75,6 +76,7 @@ def source_json(n: int, source: Source) -> dict[str, Any]:
         "source": source.source,
         "page": source.page,
         "section": source.section,
+        "rows": source.rows,
         "snippet": source.text[:400],
         "score": round(source.relevance, 4),
     }

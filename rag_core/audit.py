@@ -57,7 +57,12 @@ class AuditLog:
             "answer": answer,
             "refused": refused,
             "sources": [
-                {"source": s.get("source"), "page": s.get("page"), "section": s.get("section")}
+                {
+                    "source": s.get("source"),
+                    "page": s.get("page"),
+                    "section": s.get("section"),
+                    **({"rows": s["rows"]} if s.get("rows") else {}),
+                }
                 for s in sources
             ],
         }

@@ -25,6 +25,7 @@ class Citation:
     section: str | None
     snippet: str  # the sentence of the passage that best matches what the answer says
     score: float
+    rows: str | None = None  # spreadsheets and CSV: "12–30"
 
 
 def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citation]]:
@@ -60,7 +61,8 @@ def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
     for name in {p.source.source for p in sources}:
         header = (
             rf"(\[\d{{1,3}}\]\s*)?{re.escape(name)}(,\s*page\s*\d+)?"
-            r"(,\s*section\s*(“[^”\n]*”|\"[^\n]*\"(?=\s|$)|'[^'\n]*'))?[:.]?\s*"
+            r"(,\s*section\s*(“[^”\n]*”|\"[^\n]*\"(?=\s|$)|'[^'\n]*'))?"
+            r"(,\s*rows\s*\d+(\s*[–-]\s*\d+)?)?[:.]?\s*"
         )
         answer = re.sub(header, "", answer, flags=re.IGNORECASE)
     return answer.strip()
@@ -103,6 +105,7 @@ def _citation(prompt_source: PromptSource, claim: str) -> Citation:
         section=source.section,
         snippet=best_sentence(prompt_source.text, claim),
         score=round(source.relevance, 4),
+        rows=source.rows,
     )
 
 

@@ -41,7 +41,8 @@ class Prompt:
 
 
 def merge_overlaps(sources: Sequence[Source]) -> list[Source]:
-    """Drop exact duplicates; fuse chunks of one file and page whose spans overlap or touch."""
+    """Drop exact duplicates; fuse chunks of one file and page whose spans overlap or touch
+    (never table chunks: each starts with its header row, so texts do not join)."""
     kept: list[Source] = []
     seen_text: set[str] = set()
     for candidate in sources:
@@ -52,6 +53,8 @@ def merge_overlaps(sources: Sequence[Source]) -> list[Source]:
                 existing.source == candidate.source
                 and existing.file_hash == candidate.file_hash
                 and existing.page == candidate.page
+                and existing.rows is None
+                and candidate.rows is None
                 and candidate.char_start <= existing.char_end
                 and existing.char_start <= candidate.char_end
             ):
@@ -86,6 +89,8 @@ def describe(source: Source) -> str:
         where += f", page {source.page}"
     if source.section:
         where += f", section “{source.section}”"
+    if source.rows:
+        where += f", rows {source.rows}"
     return where
 
 

@@ -38,6 +38,7 @@ class Source:
     file_hash: str
     score: float  # the fused rank score
     relevance: float  # cosine(question, passage)
+    rows: str | None = None  # spreadsheets and CSV: "12–30"
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ def _source(hit: Hit, query: np.ndarray) -> Source:
         file_hash=payload.get(Payload.FILE_HASH, ""),
         score=hit.score,
         relevance=relevance,
+        rows=payload.get(Payload.ROWS),
     )
 
 

@@ -16,7 +16,8 @@ class Payload:
     FILE_HASH = "file_hash"
     CHUNK_INDEX = "chunk_index"
     PAGE = "page"  # 1-based, PDFs (and paged office files) only
-    SECTION = "section"
+    SECTION = "section"  # breadcrumb; a spreadsheet's sheet name
+    ROWS = "rows"  # spreadsheets and CSV: the rows a chunk holds, as shown ("12–30")
     CHAR_START = "char_start"
     CHAR_END = "char_end"
     TITLE = "title"
@@ -29,12 +30,22 @@ class Payload:
 
 
 @dataclass(frozen=True, slots=True)
+class TableRows:
+    """A table's rows, kept apart so the chunker can group whole rows and repeat the header
+    atop each group (a row read without its column names means little)."""
+
+    header: str
+    rows: tuple[tuple[int, str], ...]  # (row number as the spreadsheet shows it, row text)
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
-    """A run of text from one place in a document: a PDF page or a titled section."""
+    """A run of text from one place in a document: a PDF page, a titled section, a sheet."""
 
     text: str
     page: int | None = None
     section: str | None = None
+    table: TableRows | None = None  # set for spreadsheets and CSV: text is header + rows
 
 
 @dataclass(slots=True)
@@ -68,6 +79,7 @@ class Chunk:
     acl: list[str] = field(default_factory=lambda: ["*"])
     ingested_at: str = ""
     instruction_like: bool = False
+    rows: str | None = None
 
     @property
     def id(self) -> str:
@@ -81,6 +93,7 @@ class Chunk:
             Payload.CHUNK_INDEX: self.chunk_index,
             Payload.PAGE: self.page,
             Payload.SECTION: self.section,
+            Payload.ROWS: self.rows,
             Payload.CHAR_START: self.char_start,
             Payload.CHAR_END: self.char_end,
             Payload.TITLE: self.title,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.rendering import answer_html, passage_html, source_html, timing_caption
+from dataclasses import replace
+
+from app.rendering import answer_html, passage_html, source_html, timing_caption, where
 from rag_core.retrieval import Source
 
 
@@ -47,6 +49,13 @@ def test_source_block_names_file_page_and_section() -> None:
     html = source_html("m1", 2, source("Sick leave is 10 days."), None)
     assert 'id="src-m1-2"' in html
     assert "[2] hr/leave.pdf, page 3 · Leave &gt; Sick" in html
+
+
+def test_spreadsheet_sources_name_sheet_and_rows() -> None:
+    sheet = replace(source("Ingrid | Backup operator"), source="staff.xlsx", page=None,
+                    section="Contacts", rows="2–3")  # fmt: skip
+    assert where(sheet) == "staff.xlsx · Contacts, rows 2–3"
+    assert where(replace(sheet, section=None)) == "staff.xlsx, rows 2–3"  # a CSV
 
 
 def test_timings_caption() -> None:

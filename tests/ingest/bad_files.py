@@ -53,6 +53,18 @@ def zip_bomb_docx(target: Path, expanded_mb: int) -> Path:
     return target
 
 
+def zip_bomb_xlsx(target: Path, expanded_mb: int) -> Path:
+    """A .xlsx whose first sheet expands to expanded_mb of zeros."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+            block = b"\0" * (1 << 20)
+            for _ in range(expanded_mb):
+                member.write(block)
+    return target
+
+
 def garbage(target: Path, size: int = 64_000) -> Path:
     target.write_bytes(os.urandom(size))
     return target

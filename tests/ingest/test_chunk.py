@@ -10,7 +10,7 @@ from ingest.parse import parse_document
 from rag_core.embeddings import Embedder
 from rag_core.tokens import token_counter
 from rag_core.types import Block, Chunk, ParsedDocument
-from tests.ingest import bad_files
+from tests.ingest import bad_files, made_files
 
 
 def _chunker(embedder: Embedder, size: int = 200, overlap: int = 30) -> Chunker:
@@ -70,3 +70,26 @@ def test_vectors_see_title_and_breadcrumb_once() -> None:
     assert vector_text(first) == "etcd FAQ > Operations\n\n" + first.text  # heading not repeated
     assert vector_text(_chunk("plain", "", None)) == "plain"
     assert vector_text(_chunk("Title\n\nbody", "Title", "Title")) == "Title\n\nbody"
+
+
+def test_table_chunks_repeat_the_header_over_whole_rows(tmp_path: Path, embedder: Embedder) -> None:
+    doc = parse_document(made_files.workbook(tmp_path / "budget.xlsx"), "xlsx")
+    chunks = _chunker(embedder, size=120).chunk(doc, "budget.xlsx", "h", ["*"], "now")
+    count = token_counter(str(embedder.model_path))
+    full_text = BLOCK_SEPARATOR.join(b.text for b in doc.blocks)
+    travel = doc.blocks[0].table
+    assert travel is not None
+    seen: list[int] = []
+    for chunk in chunks:
+        header = travel.header if chunk.section == "Travel" else "Name | Role | Extension"
+        assert chunk.text.startswith(header + "\n")
+        assert len(count(chunk.text)) <= 120
+        body = chunk.text[len(header) + 1 :]
+        assert full_text[chunk.char_start : chunk.char_end] == body  # the rows, in place
+        numbers = [n for n, line in travel.rows if line in body.split("\n")]
+        if chunk.section == "Travel":
+            first, _, last = chunk.rows.partition("–")  # type: ignore[union-attr]
+            assert numbers[0] == int(first) and numbers[-1] == int(last or first)
+            seen += numbers
+    assert seen == [n for n, _ in travel.rows]  # every row once, in order, no overlap
+    assert len({c.rows for c in chunks if c.section == "Travel"}) > 2

@@ -10,6 +10,7 @@ import pytest
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult, run_parse_job
 from ingest.parser_pool import ParserPool
 from rag_core.embeddings import Embedder
+from tests.ingest import made_files
 
 
 def crash_on_marked_files(job: ParseJob) -> ParseResult:
@@ -60,3 +61,22 @@ def test_parsers_do_not_rerun_the_callers_main_module(
 
     assert results[0].error is None and results[0].chunks
     assert not marker.exists()
+
+
+def test_ocr_and_libreoffice_run_inside_the_parser_sandbox(
+    shared_docs: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    """tesseract and LibreOffice work under the parser process's memory cap (they inherit
+    it), and a file whose conversion fails costs that file only."""
+    scan = tmp_path / "memo.png"
+    made_files.page_image(shared_docs / made_files.FAQ, 20, crop=0.12).save(scan)
+    sheet = made_files.convert(made_files.workbook(tmp_path / "b.xlsx"), tmp_path / "budget.xls")
+    broken = tmp_path / "broken.xls"
+    broken.write_bytes(sheet.read_bytes()[:2048])  # the container's header, then nothing
+    pool = ParserPool(workers=1, memory_cap_bytes=2 << 30)
+    results = {r.source: r for r in pool.run(_job(p, embedder) for p in (scan, sheet, broken))}
+    assert results["memo.png"].error is None
+    assert "Knoppix" in results["memo.png"].chunks[0].text
+    assert results["budget.xls"].error is None
+    assert {c.section for c in results["budget.xls"].chunks} == {"Travel", "Contacts"}
+    assert "damaged" in (results["broken.xls"].error or "")

@@ -13,10 +13,12 @@ from qdrant_client import QdrantClient
 from ingest.manifest import Manifest
 from ingest.pipeline import IngestReport, open_manifest, run_ingest
 from rag_core.embeddings import Embedder
+from rag_core.prompt import describe
+from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
 from rag_core.store import ClientStore, EdgeStore, VectorStore, open_store
 from rag_core.types import ConfigurationError, EmbedderInfo, Payload
-from tests.ingest import bad_files
+from tests.ingest import bad_files, made_files
 
 MIXED = (
     "pdf/krb5-basic.pdf",
@@ -320,3 +322,66 @@ def test_report_json_has_the_documented_keys() -> None:
 def test_edge_store_is_the_default(settings: Settings) -> None:
     with open_store(settings) as store:
         assert isinstance(store, EdgeStore)
+
+
+def test_scans_spreadsheets_and_legacy_office_are_found_and_cited(
+    shared_docs: Path, tmp_path: Path, settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = tmp_path / "office"
+    root.mkdir()
+    made_files.scanned_pdf(shared_docs, root / "scanned-faq.pdf")
+    made_files.workbook(root / "budget.xlsx")
+    (root / "rota.csv").write_text(
+        "Week,On call,Phone\n1,Maja Lindqvist,4480\n2,Kofi Mensah,4481\n"
+    )
+    contract = made_files.social_contract_docx(shared_docs, tmp_path / "contract.docx")
+    made_files.convert(contract, root / "contract.doc")
+
+    report = ingest(root, settings, store, embedder)
+
+    assert report.failures == []
+    formats = {p[Payload.SOURCE]: p[Payload.FORMAT] for p in store.payloads()}
+    assert formats == {
+        "scanned-faq.pdf": "pdf", "budget.xlsx": "xlsx", "rota.csv": "csv", "contract.doc": "doc",
+    }  # fmt: skip
+    scan_pages = {p[Payload.PAGE] for p in store.payloads("scanned-faq.pdf")}
+    assert scan_pages == {1, 2}
+    sheets: dict[str, list[str]] = {}
+    for payload in store.payloads("budget.xlsx"):
+        sheets.setdefault(payload[Payload.SECTION], []).append(payload[Payload.ROWS])
+        assert payload[Payload.TEXT].startswith(
+            "Name | Role | Extension\n"
+            if payload[Payload.SECTION] == "Contacts"
+            else "Travel budget 2026 (approved by the board)\nDepartment | Destination"
+        )
+    assert sheets["Contacts"] == ["2–3"]
+    travel = sorted(sheets["Travel"], key=lambda rows: int(rows.split("–")[0]))
+    assert len(travel) > 1 and travel[0].startswith("4–") and travel[-1].endswith("70")
+    assert [(p[Payload.SECTION], p[Payload.ROWS]) for p in store.payloads("rota.csv")] == [
+        (None, "2–3")
+    ]
+    assert all(p[Payload.ROWS] is None for p in store.payloads("contract.doc"))
+    assert_consistent(settings, store)
+
+    retriever = Retriever(store, embedder, search_spec(settings))
+    found = retriever.retrieve("What is Ingrid Solberg's role?", ["*"], 3).sources[0]
+    assert (found.source, found.section, found.rows) == ("budget.xlsx", "Contacts", "2–3")
+    assert describe(found) == "budget.xlsx, section “Contacts”, rows 2–3"  # the model sees it
+    scan = retriever.retrieve("Can I use apt on Knoppix?", ["*"], 3).sources[0]
+    assert (scan.source, scan.page) == ("scanned-faq.pdf", 2)
+
+
+def test_row_ranges_round_trip_through_the_server_store(
+    tmp_path: Path, settings: Settings, embedder: Embedder
+) -> None:
+    root = tmp_path / "sheets"
+    root.mkdir()
+    made_files.workbook(root / "budget.xlsx")
+    client_store = ClientStore(QdrantClient(path=str(tmp_path / "qc")), "documents", "local")
+    try:
+        ingest(root, settings, client_store, embedder)
+        retriever = Retriever(client_store, embedder, search_spec(settings))
+        found = retriever.retrieve("What is Ingrid Solberg's role?", ["*"], 3).sources[0]
+        assert (found.section, found.rows) == ("Contacts", "2–3")
+    finally:
+        client_store.close()

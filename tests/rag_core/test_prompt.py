@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rag_core.citations import cite
 from rag_core.prompt import SYSTEM_PROMPT, build_prompt, merge_overlaps
 from rag_core.retrieval import Source
@@ -108,3 +110,26 @@ def test_stray_markers_after_a_cited_sentence_are_dropped() -> None:
     text, citations = cite("Use apt full-upgrade [1]. [2]", prompt.sources)
     assert text == "Use apt full-upgrade [1]."
     assert [c.n for c in citations] == [1]
+
+
+def test_spreadsheet_rows_are_named_kept_apart_and_cited() -> None:
+    header = "Name | Role\n"
+    first = replace(
+        source("staff.xlsx", header + "Ingrid | Backup operator", 0, page=None),
+        section="Contacts",
+        rows="2–3",
+    )
+    second = replace(  # the next rows: spans touch, but texts do not join (headers)
+        source("staff.xlsx", header + "Tomás | DBA", 24, page=None, index=1),
+        section="Contacts",
+        rows="4",
+    )
+    assert len(merge_overlaps([first, second])) == 2
+    prompt = build_prompt("Who does backups?", [first, second], words, 2000, 200)
+    assert "[1] staff.xlsx, section “Contacts”, rows 2–3" in prompt.messages[1]["content"]
+    text, citations = cite(
+        "staff.xlsx, section “Contacts”, rows 2–3: Ingrid is the backup operator [1].",
+        prompt.sources,
+    )
+    assert text == "Ingrid is the backup operator [1]."
+    assert [(c.source, c.section, c.rows) for c in citations] == [("staff.xlsx", "Contacts", "2–3")]

@@ -48,10 +48,16 @@ def test_audit_log_rotates_and_reads_back_in_order(tmp_path: Path) -> None:
             question=f"q{i}",
             answer="x" * 20_000,
             refused=False,
-            sources=[{"source": "hr/pay.md", "page": 2, "section": None, "snippet": "secret"}],
+            sources=[
+                {"source": "hr/pay.md", "page": 2, "section": None, "snippet": "secret"},
+                {"source": "hr/pay.xlsx", "page": None, "section": "2026", "rows": "4–9"},
+            ],
         )
     assert (tmp_path / "audit.jsonl.1").is_file()
     entries = read_audit(path)
     assert [e["question"] for e in entries] == [f"q{i}" for i in range(120 - len(entries), 120)]
-    assert entries[-1]["sources"] == [{"source": "hr/pay.md", "page": 2, "section": None}]
+    assert entries[-1]["sources"] == [
+        {"source": "hr/pay.md", "page": 2, "section": None},
+        {"source": "hr/pay.xlsx", "page": None, "section": "2026", "rows": "4–9"},
+    ]
     assert entries[-1]["user"] == "alice" and entries[-1]["groups"] == ["*", "hr"]
