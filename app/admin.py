@@ -76,7 +76,7 @@ def audit_page(settings: Settings, user: User) -> None:
         }
         for e in reversed(shown)
     ]
-    st.dataframe(rows, hide_index=True, width="stretch", key="audit_table")
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 
 def feedback_page(log: FeedbackLog, user: User) -> None:
@@ -105,4 +105,4 @@ def feedback_page(log: FeedbackLog, user: User) -> None:
         }
         for e in reversed(entries)
     ]
-    st.dataframe(rows, hide_index=True, width="stretch", key="feedback_table")
+    st.dataframe(rows, hide_index=True, width="stretch")

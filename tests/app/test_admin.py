@@ -89,7 +89,7 @@ def test_an_admin_adds_documents_and_reads_the_audit_log_with_filters(
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     chat.date_input(key="audit_days").set_value((yesterday - timedelta(days=7), yesterday)).run()
     assert not chat.exception
-    assert "0 of 3 entries" in chat.caption[-1].value
+    assert any("0 of 3 entries" in c.value for c in chat.caption)
 
     chat.radio(key="view").set_value("Feedback").run()
     table = chat.dataframe[0].value
