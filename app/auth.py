@@ -153,6 +153,8 @@ def _verify(settings: Settings, name: str, password: str) -> User | None:
 
 def _sign_in_form(settings: Settings) -> None:
     st.title("Sign in")
+    if settings.auth == "ldap":
+        st.caption("With your company account: the same user name and password as on your PC.")
     notice = st.session_state.pop("sign_in_notice", None)
     if notice:
         st.info(notice)

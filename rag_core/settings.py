@@ -166,8 +166,11 @@ class Settings(BaseSettings):
     def _ldap_complete(self) -> Settings:
         if self.auth != "ldap":
             return self
-        if not self.ldap_url or not self.ldap_user_dn:
-            raise ValueError("RAGDESK_AUTH=ldap needs RAGDESK_LDAP_URL and RAGDESK_LDAP_USER_DN")
+        if not self.ldap_url or not self.ldap_user_dn or not self.ldap_base_dn:
+            raise ValueError(
+                "RAGDESK_AUTH=ldap needs RAGDESK_LDAP_URL, RAGDESK_LDAP_USER_DN and "
+                "RAGDESK_LDAP_BASE_DN"
+            )
         if not self.ldap_url.lower().startswith(("ldap://", "ldaps://")):
             raise ValueError("RAGDESK_LDAP_URL must start with ldaps:// or ldap://")
         plain = self.ldap_url.lower().startswith("ldap://") and not self.ldap_start_tls
