@@ -50,7 +50,7 @@ def audit_page(settings: Settings, user: User) -> None:
     today = datetime.now(UTC).date()
     first = min(_day(e["at"]) for e in entries)
     names = sorted({e["user"] for e in entries})
-    columns = st.columns([1, 1, 2])
+    columns = st.columns([1, 1.3, 1.7])
     who = columns[0].selectbox("User", ["everyone", *names], key="audit_user")
     span = columns[1].date_input("Days (UTC)", value=(first, today), key="audit_days")
     text = columns[2].text_input(
@@ -68,11 +68,11 @@ def audit_page(settings: Settings, user: User) -> None:
             "at (UTC)": e["at"][:19].replace("T", " "),
             "user": e["user"],
             "groups": ", ".join(g for g in e.get("groups") or [] if g != "*"),
-            "via": e.get("channel", ""),
             "question": e.get("question", ""),
-            "answer": e.get("answer", ""),
-            "refused": bool(e.get("refused")),
             "sources shown": _sources(e),
+            "refused": bool(e.get("refused")),
+            "via": e.get("channel", ""),
+            "answer": e.get("answer", ""),
         }
         for e in reversed(shown)
     ]

@@ -58,7 +58,7 @@ def test_sign_in_page_and_admin_audit_page(
         name = page.get_by_label("User name")
         expect(name).to_be_visible(timeout=120_000)
         name.fill("ada")
-        page.get_by_label("Password").fill(PASSWORDS["ada"])
+        page.get_by_role("textbox", name="Password").fill(PASSWORDS["ada"])
         page.screenshot(path=str(OUTPUT / "sign-in.png"))
 
         page.get_by_role("button", name="Sign in").click()
