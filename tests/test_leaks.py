@@ -106,8 +106,8 @@ def posix() -> Iterator[dict[str, str]]:
 def group_map(tmp_path_factory: pytest.TempPathFactory, posix: dict[str, str]) -> Path:
     """The directory's groups (tests/slapd.py) and the file server's, in one map."""
     path = tmp_path_factory.mktemp("leak-map") / "group-map.yaml"
-    extra = f"  {posix['fin']}: [finance]\n  {posix['hr']}: [hr]\nadmins:"
-    path.write_text(GROUP_MAP.replace("admins:", extra))
+    extra = f"\n  {posix['fin']}: [finance]\n  {posix['hr']}: [hr]\nadmins:"
+    path.write_text(GROUP_MAP.replace("\nadmins:", extra))
     return path
 
 
@@ -165,7 +165,7 @@ def assert_clean(user: User, body: str) -> None:
         assert forbidden not in body, f"{user.name} was shown {forbidden}: {body[:600]}"
 
 
-@pytest.mark.parametrize("name", list(FORBIDDEN))
+@pytest.mark.parametrize("name", ["hank", "erin", "paula", "lena"])
 def test_direct_question_about_other_groups_documents(
     engine: AnswerEngine, people: dict[str, User], name: str
 ) -> None:
@@ -173,6 +173,17 @@ def test_direct_question_about_other_groups_documents(
     answer = engine.ask(ASKS[user.name], user.search_groups)
     assert_clean(user, json.dumps(answer.to_json()))
     assert all(s.source.split("/")[0] in visible_folders(user) for s in answer.sources)
+
+
+@pytest.mark.parametrize("name", list(FORBIDDEN))
+def test_retrieval_never_returns_other_groups_passages(
+    engine: AnswerEngine, people: dict[str, User], name: str
+) -> None:
+    """What the model is given (and the closest passages shown): every question, every user."""
+    user = people[name]
+    for question in (*ASKS.values(), LIST_ALL):
+        _, retrieval, _ = engine.retrieve(question, user.search_groups)
+        assert_clean(user, json.dumps([(s.source, s.text) for s in retrieval.sources]))
 
 
 @pytest.mark.parametrize("user", [HANK, ERIN], ids=lambda u: u.name)
@@ -231,7 +242,7 @@ def signed_in_cli(signed_in_deployment: tuple[Path, Path], monkeypatch: pytest.M
 def test_cli_answers_as_the_named_user_and_audits(signed_in_cli: Path) -> None:
     data = signed_in_cli
     runner = CliRunner()
-    for name in ("hank", "erin", "fiona"):
+    for name in ("hank", "erin"):
         for question in (ASKS[name], LIST_ALL):
             result = runner.invoke(ragdesk_cli, ["ask", question, "--user", name, "--json"])
             assert result.exit_code == 0, result.output
@@ -241,7 +252,13 @@ def test_cli_answers_as_the_named_user_and_audits(signed_in_cli: Path) -> None:
         )
         assert_clean(User(name, ()), retrieved.stdout)
     entries = read_audit(Settings(data_dir=data).audit_path)
-    assert [e["user"] for e in entries] == ["hank"] * 3 + ["erin"] * 3 + ["fiona"] * 3
+    fiona = runner.invoke(
+        ragdesk_cli, ["ask", LIST_ALL, "--user", "fiona", "--json", "--retrieve-only"]
+    )
+    assert fiona.exit_code == 0 and "fin/budget.md" in fiona.stdout
+    assert_clean(FIONA, fiona.stdout)
+    entries = read_audit(Settings(data_dir=data).audit_path)
+    assert [e["user"] for e in entries] == ["hank"] * 3 + ["erin"] * 3 + ["fiona"]
     assert entries[0]["question"] == ASKS["hank"] and entries[0]["channel"] == "cli"
     assert all("eng/deploy.md" not in json.dumps(e) for e in entries if e["user"] == "hank")
 
@@ -253,6 +270,33 @@ def test_cli_refuses_without_a_user_or_with_self_chosen_groups(signed_in_cli: Pa
     escalated = runner.invoke(ragdesk_cli, ["ask", ASKS["hank"], "--groups", "eng", "--json"])
     assert escalated.exit_code == 2 and "--groups is not allowed" in escalated.output
     assert ENG_SECRET not in anonymous.output + escalated.output
+
+
+def directory_env(ldap_server: Directory, group_map: Path) -> dict[str, str]:
+    fields = ldap_server.settings(group_map_file=group_map)
+    return {key: str(value) for key, value in fields.items()}
+
+
+def test_cli_answers_a_directory_user_with_their_directory_groups(
+    signed_in_cli: Path,
+    ldap_server: Directory,
+    group_map: Path,
+    people: dict[str, User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in directory_env(ldap_server, group_map).items():
+        monkeypatch.setenv(f"RAGDESK_{key.upper()}", value)
+    runner = CliRunner()
+    for extra in ([], ["--retrieve-only"]):
+        for question in (ASKS["lena"], LIST_ALL):
+            args = ["ask", question, "--user", "lena", "--json", *extra]
+            result = runner.invoke(ragdesk_cli, args)
+            assert result.exit_code == 0, result.output
+            assert_clean(people["lena"], result.stdout)
+    unknown = runner.invoke(ragdesk_cli, ["ask", ASKS["lena"], "--user", "nobody", "--json"])
+    assert unknown.exit_code == 2 and "no user 'nobody' in the directory" in unknown.output
+    entries = [e for e in read_audit(Settings(data_dir=signed_in_cli).audit_path)]
+    assert entries[-1]["user"] == "lena" and entries[-1]["groups"] == ["*", "hr"]
 
 
 def test_chat_shows_nothing_and_offers_no_download_from_other_groups(
@@ -271,31 +315,6 @@ def test_chat_shows_nothing_and_offers_no_download_from_other_groups(
     entries = [e for e in read_audit(Settings(data_dir=data).audit_path) if e["channel"] == "chat"]
     assert [e["question"] for e in entries[-2:]] == [ASKS["hank"], LIST_ALL]
     assert {e["user"] for e in entries} == {"hank"}
-
-
-def directory_env(ldap_server: Directory, group_map: Path) -> dict[str, str]:
-    fields = ldap_server.settings(group_map_file=group_map)
-    return {key: str(value) for key, value in fields.items()}
-
-
-def test_cli_answers_a_directory_user_with_their_directory_groups(
-    signed_in_cli: Path,
-    ldap_server: Directory,
-    group_map: Path,
-    people: dict[str, User],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for key, value in directory_env(ldap_server, group_map).items():
-        monkeypatch.setenv(f"RAGDESK_{key.upper()}", value)
-    runner = CliRunner()
-    for question in (ASKS["lena"], LIST_ALL):
-        result = runner.invoke(ragdesk_cli, ["ask", question, "--user", "lena", "--json"])
-        assert result.exit_code == 0, result.output
-        assert_clean(people["lena"], result.stdout)
-    unknown = runner.invoke(ragdesk_cli, ["ask", ASKS["lena"], "--user", "nobody", "--json"])
-    assert unknown.exit_code == 2 and "no user 'nobody' in the directory" in unknown.output
-    entries = [e for e in read_audit(Settings(data_dir=signed_in_cli).audit_path)]
-    assert entries[-1]["user"] == "lena" and entries[-1]["groups"] == ["*", "hr"]
 
 
 def test_directory_user_in_the_chat_sees_nothing_of_other_groups_and_no_audit_page(
