@@ -152,6 +152,14 @@ class Directory:
                 self.process.wait(5)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even by a crash."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -207,6 +215,7 @@ def slapd(folder: Path) -> Iterator[Directory]:
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )  # fmt: skip
     directory = Directory(port, ldaps_port, folder, process)
     try:
