@@ -1,11 +1,16 @@
-"""Who is using the chat: open single-user mode, password sign-in, or a proxy's header.
+"""Who is using the chat: open single-user mode, password or directory (LDAP) sign-in, or a
+proxy's header.
 
-Password sessions live in the browser session and expire after RAGDESK_SESSION_MINUTES
-without activity; failed sign-ins are limited per user name (and per browser session).
+Sessions live in the browser session and expire after RAGDESK_SESSION_MINUTES without
+activity; failed sign-ins are limited per user name (and per address). A directory that
+cannot be reached lets nobody in and says so. With a directory service account, a signed-in
+user's groups are re-read every RAGDESK_LDAP_CACHE_S, so removal from a group takes effect
+within that time even mid-session.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -13,7 +18,9 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from rag_core.ldap_directory import DirectoryUnavailable, LdapDirectory
 from rag_core.settings import Settings
+from rag_core.types import RagdeskError
 from rag_core.users import User, find_user, verify_password
 
 SESSION_KEY = "signed_in"
@@ -60,8 +67,29 @@ def request_headers() -> Mapping[str, str]:
     return st.context.headers or {}
 
 
+@st.cache_resource(show_spinner=False)
+def _directory(key: str, _settings: Settings) -> LdapDirectory:
+    return LdapDirectory(_settings)
+
+
+def directory(settings: Settings) -> LdapDirectory:
+    """One directory client per configuration (its lookup cache is shared by sessions);
+    the group map is read again when its file changes."""
+    mapping = settings.group_map_path
+    stamp = mapping.stat().st_mtime_ns if mapping.is_file() else 0
+    ldap = {k: v for k, v in settings.model_dump().items() if k.startswith("ldap_")}
+    return _directory(json.dumps([ldap, str(mapping), stamp], default=str), settings)
+
+
+DIRECTORY_DOWN = (
+    "The company directory cannot be reached, so nobody can sign in right now. Try again in "
+    "a few minutes; if this lasts, tell IT."
+)
+
+
 def open_user(settings: Settings) -> User:
-    return User("local user", tuple(settings.groups))
+    """Single-user mode: the person at this machine is its admin."""
+    return User("local user", tuple(settings.groups), admin=True)
 
 
 def current_user(settings: Settings) -> User:
@@ -87,7 +115,7 @@ def _password_user(settings: Settings) -> User:
     if session is not None:
         if now - session["last_seen"] <= settings.session_minutes * 60:
             session["last_seen"] = now
-            return session["user"]
+            return _rechecked(settings, session)
         sign_out()
         st.session_state["sign_in_notice"] = "Your session expired. Please sign in again."
     _sign_in_form(settings)
@@ -95,8 +123,38 @@ def _password_user(settings: Settings) -> User:
     raise AssertionError("unreachable")
 
 
+def _rechecked(settings: Settings, session: dict) -> User:
+    """A directory user's groups, re-read when older than RAGDESK_LDAP_CACHE_S (needs the
+    service account; without one they hold until the session ends)."""
+    user: User = session["user"]
+    if settings.auth != "ldap" or not settings.ldap_bind_dn:
+        return user
+    if time.time() - session.get("checked", 0) < settings.ldap_cache_s:
+        return user
+    try:
+        current = directory(settings).lookup(user.name)
+    except RagdeskError as exc:
+        st.error(f"{DIRECTORY_DOWN} ({exc})")
+        st.stop()
+        raise AssertionError("unreachable") from exc
+    if current is None:
+        sign_out()
+        st.session_state["sign_in_notice"] = "Your account is no longer in the directory."
+        st.rerun()
+    session.update(user=current, checked=time.time())
+    return current
+
+
+def _verify(settings: Settings, name: str, password: str) -> User | None:
+    if settings.auth == "ldap":
+        return directory(settings).authenticate(name, password)
+    return verify_password(settings.users_path, name, password)
+
+
 def _sign_in_form(settings: Settings) -> None:
     st.title("Sign in")
+    if settings.auth == "ldap":
+        st.caption("With your company account: the same user name and password as on your PC.")
     notice = st.session_state.pop("sign_in_notice", None)
     if notice:
         st.info(notice)
@@ -114,7 +172,14 @@ def _sign_in_form(settings: Settings) -> None:
     if wait > 0:
         st.error(f"Too many failed sign-ins. Try again in {wait / 60:.0f} minute(s).")
         return
-    user = verify_password(settings.users_path, name.strip(), password)
+    try:
+        user = _verify(settings, name.strip(), password)
+    except DirectoryUnavailable as exc:
+        st.error(f"{DIRECTORY_DOWN} ({exc})")
+        return
+    except RagdeskError as exc:
+        st.error(f"Sign-in is not configured correctly: {exc}. Ask IT to fix the settings.")
+        return
     if user is None:
         for key in keys:
             throttle.failed(key)
@@ -122,7 +187,8 @@ def _sign_in_form(settings: Settings) -> None:
         return
     for key in keys:
         throttle.succeeded(key)
-    st.session_state[SESSION_KEY] = {"user": user, "last_seen": time.time()}
+    now = time.time()
+    st.session_state[SESSION_KEY] = {"user": user, "last_seen": now, "checked": now}
     st.rerun()
 
 

@@ -124,6 +124,13 @@ def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
             )
     if not name:
         return User("local user", tuple(settings.groups))
+    if settings.auth == "ldap":
+        from rag_core.ldap_directory import LdapDirectory
+
+        in_directory = LdapDirectory(settings).lookup(name)
+        if in_directory is None:
+            raise RagdeskError(f"no user {name!r} in the directory {settings.ldap_url}")
+        return in_directory
     found = find_user(settings.users_path, name)
     if found is None:
         raise RagdeskError(f"no user {name!r} in {settings.users_path}")

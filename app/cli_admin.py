@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from rag_core.audit import read_audit
+from rag_core.audit import filter_audit, read_audit
 from rag_core.settings import load_settings
 from rag_core.types import RagdeskError
 
@@ -25,19 +26,26 @@ def users_add(
     password: Annotated[
         str | None, typer.Option(help="Password (asked for, hidden, when absent).")
     ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin/--no-admin", help="May add documents, read audit/feedback.")
+    ] = False,
 ) -> None:
-    """Add a user, or set an existing user's password and groups."""
+    """Add a user, or set an existing user's password, groups and admin role."""
     from rag_core.users import add_user
 
     settings = load_settings()
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = add_user(settings.users_path, name, password, groups.split(","))
+        user = add_user(settings.users_path, name, password, groups.split(","), admin)
     except RagdeskError as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         raise typer.Exit(EXIT_CONFIG) from exc
-    typer.echo(f"{user.name}: groups {', '.join(user.groups) or '(none)'} in {settings.users_path}")
+    role = "admin" if user.admin else "user"
+    typer.echo(
+        f"{user.name} ({role}): groups {', '.join(user.groups) or '(none)'} "
+        f"in {settings.users_path}"
+    )
 
 
 @users_app.command("list")
@@ -48,21 +56,37 @@ def users_list() -> None:
     settings = load_settings()
     path = settings.users_path
     data = yaml.safe_load(path.read_text()) if path.is_file() else {}
-    table = Table("user", "groups", header_style="bold")
+    table = Table("user", "groups", "admin", header_style="bold")
     for name, entry in sorted(((data or {}).get("users") or {}).items()):
-        table.add_row(name, ", ".join((entry or {}).get("groups") or []))
+        entry = entry or {}
+        admin = "yes" if entry.get("admin") is True else ""
+        table.add_row(name, ", ".join(entry.get("groups") or []), admin)
     Console().print(table)
 
 
 def audit(
     last: Annotated[int, typer.Option(help="Show the last N entries.")] = 20,
     user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
+    since: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="From this day (UTC).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Up to this day (UTC).")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option(help="Words in the question, answer or file names.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
 ) -> None:
     """Who asked what and which sources they were shown (the audit log)."""
     settings = load_settings()
-    entries = [e for e in read_audit(settings.audit_path) if user is None or e["user"] == user]
-    entries = entries[-last:]
+    entries = filter_audit(
+        read_audit(settings.audit_path),
+        user=user,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        text=text,
+    )[-last:]
     if as_json:
         for entry in entries:
             typer.echo(json.dumps(entry, ensure_ascii=False))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import auth, chat, rendering, resources, sidebar
+from app import admin, auth, chat, rendering, resources, sidebar
 from app.documents import document_roots
 from ingest.watch import read_worker_status, worker_status_path
 from rag_core.answer import AnswerEngine
@@ -40,8 +40,9 @@ def _who(user: User, settings: Settings) -> None:
         )
         return
     groups = ", ".join(user.groups) or "no groups"
-    st.caption(f"Signed in as **{user.name}** ({groups})")
-    if settings.auth == "password" and st.button("Sign out", key="sign_out"):
+    role = ", admin" if user.admin else ""
+    st.caption(f"Signed in as **{user.name}** ({groups}{role})")
+    if settings.auth in ("password", "ldap") and st.button("Sign out", key="sign_out"):
         auth.sign_out()
         st.rerun()
 
@@ -55,6 +56,14 @@ def main() -> None:
     with st.sidebar:
         st.title("ragdesk")
         _who(user, base)
+        view = admin.choose_view(user)
+    if view == admin.AUDIT:
+        admin.audit_page(base, user)
+        return
+    if view == admin.FEEDBACK:
+        admin.feedback_page(resources.get_feedback_log(str(base.feedback_path.resolve())), user)
+        return
+    with st.sidebar:
         try:
             available = resources.collections(base)
         except Exception as exc:
@@ -81,7 +90,10 @@ def main() -> None:
         )
         sidebar.show_worker(read_worker_status(worker_status_path(settings, collection)))
         choices = sidebar.search_choices(settings)
-        sidebar.upload_form(settings, store, embedder, None if settings.auth == "open" else user)
+        if user.admin:  # only admins add documents; everyone else asks
+            sidebar.upload_form(
+                settings, store, embedder, None if settings.auth == "open" else user
+            )
 
     st.html(rendering.STYLE)
     st.title(TITLE)

@@ -8,7 +8,8 @@ An ACL file maps path patterns (relative to its folder, `*` crossing subfolders)
 
 It applies to its folder and every subfolder; within a file the last matching pattern
 wins, and a deeper folder's file overrides its parents. A file no pattern matches gets the
-run's `--groups`. An ACL file that cannot be read fails closed: the files it governs are
+run's `--groups`, or with `--acl-from-fs` the groups its file-system permissions give. An
+ACL file (or file permissions) that cannot be read fails closed: the files it governs are
 reported and hidden from everyone until it is fixed.
 """
 
@@ -18,6 +19,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 import yaml
+
+from ingest.fs_acl import FsAclError, FsPermissions
 
 ACL_FILE = ".ragdesk-acl.yaml"
 
@@ -52,9 +55,12 @@ def read_rules(path: Path) -> Rules:
 
 
 class AclRules:
-    def __init__(self, root: Path, default: tuple[str, ...]) -> None:
+    def __init__(
+        self, root: Path, default: tuple[str, ...], fs: FsPermissions | None = None
+    ) -> None:
         self._root = root
         self._default = tuple(sorted(set(default)))
+        self._fs = fs
         self._cache: dict[Path, Rules | AclFileError] = {}
 
     def _rules(self, folder: Path) -> Rules:
@@ -74,6 +80,11 @@ class AclRules:
         """The groups for `source` (a path relative to the root); raises AclFileError."""
         parts = PurePosixPath(source).parts
         groups = self._default
+        if self._fs is not None:
+            try:
+                groups = self._fs.groups_for(source)
+            except FsAclError as exc:
+                raise AclFileError(f"file permissions: {exc}") from exc
         folder = self._root
         for depth in range(len(parts)):
             relative = "/".join(parts[depth:])

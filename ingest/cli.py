@@ -15,6 +15,7 @@ from rich.console import Console
 
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.report import RichProgress, failures_table, summary_table
+from rag_core.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
 from rag_core.store import StoreUnavailable, open_store
 from rag_core.types import RagdeskError
@@ -36,6 +37,8 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
     if not root.is_dir():
         console.print(f"[red]error:[/] {root} is not a folder", soft_wrap=True)
         return IngestReport(), EXIT_CONFIG
+    if settings.acl_from_fs:
+        load_group_map(settings.group_map_path)  # before the slow start: says what is missing
     embedder = Embedder(settings)
     try:
         with open_store(settings) as store:
@@ -108,6 +111,14 @@ def ingest(
     groups: Annotated[
         str | None, typer.Option(help="Comma-separated groups allowed to see these files.")
     ] = None,
+    acl_from_fs: Annotated[
+        bool | None,
+        typer.Option(
+            "--acl-from-fs/--no-acl-from-fs",
+            help="Groups from each file's owner group, mode bits and POSIX ACLs, mapped by "
+            "the group map file (instead of --groups).",
+        ),
+    ] = None,
     prune: Annotated[
         bool | None, typer.Option("--prune/--no-prune", help="Drop files gone from disk.")
     ] = None,
@@ -143,6 +154,7 @@ def ingest(
             qdrant_path=qdrant_path,
             qdrant_url=qdrant_url,
             groups=groups,
+            acl_from_fs=acl_from_fs,
             prune=prune,
             dry_run=dry_run,
             rebuild=rebuild,

@@ -19,10 +19,12 @@ from typing import Any, Protocol
 from ingest.acl_files import AclFileError, AclRules
 from ingest.chunk import vector_text
 from ingest.discover import Failure, discover, file_hash
+from ingest.fs_acl import FsPermissions
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
 from rag_core.embeddings import Embedder
+from rag_core.group_map import load_group_map
 from rag_core.settings import Settings
 from rag_core.sparse import sparse_document
 from rag_core.store import StoredPoint, VectorStore, iter_batches
@@ -99,6 +101,7 @@ def run_ingest(
     progress: IngestProgress | None = None,
     only: Collection[str] | None = None,
     stop: Callable[[], bool] | None = None,
+    permissions: FsPermissions | None = None,
 ) -> IngestReport:
     """Bring the collection in line with the files under `root`.
 
@@ -106,12 +109,14 @@ def run_ingest(
     adds its files without touching the others' permissions, and the watcher skips files
     still being copied. Pruning (if on) still compares against everything on disk.
     `stop` is polled between files: when it says so, the files done so far are written
-    and the rest wait for the next run."""
+    and the rest wait for the next run. With `acl_from_fs`, files get the groups their
+    file-system permissions give (`permissions`, or read afresh); a changed permission
+    updates the chunks' groups without re-embedding, like a changed ACL file."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=settings.dry_run)
     ingested_at = now_iso()
-    acl_rules = AclRules(root, tuple(settings.groups))
+    acl_rules = AclRules(root, tuple(settings.groups), fs_permissions(root, settings, permissions))
 
     found, walk_failures = discover(root)
     on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
@@ -203,6 +208,16 @@ def run_ingest(
     report.files_failed = len(report.failures)
     report.seconds_total = time.perf_counter() - started
     return report
+
+
+def fs_permissions(
+    root: Path, settings: Settings, given: FsPermissions | None = None
+) -> FsPermissions | None:
+    """The file-system permission reader when `acl_from_fs` is on (the group map must
+    exist: without it no file would get a group)."""
+    if not settings.acl_from_fs:
+        return None
+    return given or FsPermissions(root, load_group_map(settings.group_map_path))
 
 
 def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool) -> None:

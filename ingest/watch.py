@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ingest.acl_files import AclFileError, AclRules
 from ingest.discover import discover
-from ingest.pipeline import IngestReport, open_manifest, run_ingest
+from ingest.manifest import FileRecord
+from ingest.pipeline import IngestReport, fs_permissions, open_manifest, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import VectorStore
@@ -104,6 +106,7 @@ class Watcher:
         self._on_report = on_report
         self._previous: dict[str, Stamp] = {}
         self._failed: dict[str, Stamp] = {}
+        self._permissions = fs_permissions(root, self._settings)
         self.status = WorkerStatus(str(root.resolve()), store.collection)
         self.status_path = worker_status_path(settings, store.collection)
 
@@ -132,15 +135,17 @@ class Watcher:
         self._previous = snapshot
         manifest = open_manifest(self._settings, self._store)
         try:
-            known = {source: (r.size, r.mtime_ns) for source, r in manifest.all().items()}
+            records = manifest.all()
         finally:
             manifest.close()
+        known = {source: (r.size, r.mtime_ns) for source, r in records.items()}
         changed = {
             source
             for source in settled
             if known.get(source) != snapshot[source]
             and self._failed.get(source) != snapshot[source]
         }
+        changed |= self._permission_changes(snapshot, records)
         gone = set(known) - set(snapshot)
         self.status.waiting = sorted(s for s in snapshot if s not in settled)
         self.status.failed = {
@@ -159,6 +164,7 @@ class Watcher:
             _Heartbeat(self.status, self.status_path),
             only=changed,
             stop=stop.is_set if stop is not None else None,
+            permissions=self._permissions,
         )
         for failure in report.failures:
             if failure.path in snapshot:
@@ -171,3 +177,22 @@ class Watcher:
         if self._on_report is not None:
             self._on_report(report)
         return report
+
+    def _permission_changes(
+        self, snapshot: dict[str, Stamp], records: dict[str, FileRecord]
+    ) -> set[str]:
+        """Indexed, unchanged files whose groups changed: an ACL file was edited, or (with
+        acl_from_fs) a chmod/chgrp/setfacl. Their chunks get the new groups; no re-embedding."""
+        rules = AclRules(self._root, tuple(self._settings.groups), self._permissions)
+        changed = set()
+        for source, stamp in snapshot.items():
+            record = records.get(source)
+            if record is None or (record.size, record.mtime_ns) != stamp:
+                continue  # new or changed content: handled as such once it settles
+            try:
+                if rules.groups_for(source) != record.acl:
+                    changed.add(source)
+            except AclFileError:
+                if record.acl:  # unreadable rules: hide it once (run_ingest reports why)
+                    changed.add(source)
+        return changed

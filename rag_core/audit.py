@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -89,3 +89,30 @@ def read_audit(path: Path) -> list[dict[str, Any]]:
             with open(file, encoding="utf-8") as handle:
                 entries.extend(json.loads(line) for line in handle if line.strip())
     return entries
+
+
+def filter_audit(
+    entries: list[dict[str, Any]],
+    *,
+    user: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    text: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries by user, by day (UTC, both ends included) and by words in the question,
+    answer or source names (case-insensitive)."""
+    needle = (text or "").strip().lower()
+    kept = []
+    for entry in entries:
+        if user and entry.get("user") != user:
+            continue
+        day = datetime.fromisoformat(entry["at"]).astimezone(UTC).date()
+        if (since and day < since) or (until and day > until):
+            continue
+        if needle:
+            sources = " ".join(str(s.get("source")) for s in entry.get("sources") or [])
+            haystack = f"{entry.get('question', '')} {entry.get('answer', '')} {sources}"
+            if needle not in haystack.lower():
+                continue
+        kept.append(entry)
+    return kept

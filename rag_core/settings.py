@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     ocr_languages: str = Field(default="eng", pattern=r"^([A-Za-z_]+(\+[A-Za-z_]+)*)?$")
     # 200 read 99 % of a page's words, as well as 300, in half the time (2 cores).
     ocr_dpi: int = Field(default=200, ge=72, le=600, description="PDF pages rendered for OCR.")
+    # Groups of each file from its POSIX owner group, mode bits and ACLs (mapped by the group
+    # map file) instead of --groups; .ragdesk-acl.yaml files still override.
+    acl_from_fs: bool = False
     # `ingest --watch`: how often the folder is looked at, and how long a file must stay
     # unchanged before it is read (so a file still being copied is never ingested).
     watch_interval_s: float = Field(default=5.0, gt=0)
@@ -106,13 +109,38 @@ class Settings(BaseSettings):
     answer_tokens: int = Field(default=400, ge=16, le=8192)
 
     # Who is asking. open: single user, no sign-in (local quick start); password: users
-    # file with bcrypt hashes; header: a reverse proxy's authenticated-user header.
-    auth: Literal["open", "password", "header"] = "open"
+    # file with bcrypt hashes; header: a reverse proxy's authenticated-user header; ldap:
+    # the company directory (LDAP / Active Directory), groups mapped by the group map file.
+    auth: Literal["open", "password", "header", "ldap"] = "open"
     users_file: Path | None = Field(default=None, description="Default: DATA_DIR/users.yaml.")
     auth_header: str = "X-Forwarded-User"
     session_minutes: int = Field(default=480, ge=1, description="Idle time before sign-out.")
     login_max_failures: int = Field(default=5, ge=1, description="Per user, per lockout window.")
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Outside groups (directory, file server) -> ragdesk groups, and who is admin.
+    group_map_file: Path | None = Field(
+        default=None, description="Default: DATA_DIR/group-map.yaml."
+    )
+    # LDAP sign-in: the user's own bind, over LDAPS (ldaps://) or StartTLS (ldap://).
+    ldap_url: str | None = Field(default=None, description="ldaps://dc.example.org or ldap://...")
+    ldap_start_tls: bool = True  # for ldap:// URLs
+    ldap_allow_plain: bool = False  # a password in clear on the network: only when told so
+    ldap_ca_file: Path | None = Field(default=None, description="CA that signed the server cert.")
+    # Bind name for a user: a DN template ("uid={user},ou=people,dc=example,dc=org") or an
+    # AD user principal ("{user}@corp.example.org").
+    ldap_user_dn: str = ""
+    ldap_base_dn: str = Field(default="", description="Where user entries and groups live.")
+    ldap_user_filter: str = "(uid={user})"  # AD: (sAMAccountName={user})
+    # memberof: the user entry's memberOf (AD, OpenLDAP memberof overlay); search: groups
+    # whose member is the user. Nested groups are followed either way.
+    ldap_group_source: Literal["memberof", "search"] = "memberof"
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    # A read-only service account: groups of a named user without their password (`ragdesk
+    # ask --user`) and the chat's periodic re-check of a signed-in user's groups.
+    ldap_bind_dn: str | None = None
+    ldap_bind_password: str | None = None
+    ldap_timeout_s: float = Field(default=5.0, gt=0)
+    ldap_cache_s: float = Field(default=60.0, ge=0, description="How long looked-up groups stay.")
     audit_max_mb: int = Field(default=20, ge=1, description="Audit log size before rotating.")
     audit_backups: int = Field(default=10, ge=1)
 
@@ -138,6 +166,29 @@ class Settings(BaseSettings):
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return self
+
+    @model_validator(mode="after")
+    def _ldap_complete(self) -> Settings:
+        if self.auth != "ldap":
+            return self
+        if not self.ldap_url or not self.ldap_user_dn or not self.ldap_base_dn:
+            raise ValueError(
+                "RAGDESK_AUTH=ldap needs RAGDESK_LDAP_URL, RAGDESK_LDAP_USER_DN and "
+                "RAGDESK_LDAP_BASE_DN"
+            )
+        if not self.ldap_url.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError("RAGDESK_LDAP_URL must start with ldaps:// or ldap://")
+        plain = self.ldap_url.lower().startswith("ldap://") and not self.ldap_start_tls
+        if plain and not self.ldap_allow_plain:
+            raise ValueError(
+                "an ldap:// URL without StartTLS would send passwords in clear: use ldaps://, "
+                "keep RAGDESK_LDAP_START_TLS on, or set RAGDESK_LDAP_ALLOW_PLAIN=true"
+            )
+        return self
+
+    @property
+    def group_map_path(self) -> Path:
+        return self.group_map_file or self.data_dir / "group-map.yaml"
 
     @property
     def qdrant_dir(self) -> Path:

@@ -4,6 +4,7 @@
       alice:
         password: $2b$12$...        # bcrypt; written by `ragdesk users add`
         groups: [hr]
+        admin: true                 # may add documents, read the audit log and feedback
 
 Every user also sees documents for everyone (`*`).
 """
@@ -36,6 +37,7 @@ def _dummy_hash() -> bytes:
 class User:
     name: str
     groups: tuple[str, ...]
+    admin: bool = False  # adds documents, reads the audit log and the feedback
 
     @property
     def search_groups(self) -> list[str]:
@@ -66,7 +68,7 @@ def _groups(entry: dict[str, Any]) -> tuple[str, ...]:
 
 def find_user(path: Path, name: str) -> User | None:
     entry = _load(path).get(name)
-    return User(name, _groups(entry)) if entry is not None else None
+    return User(name, _groups(entry), _admin(entry)) if entry is not None else None
 
 
 def verify_password(path: Path, name: str, password: str) -> User | None:
@@ -77,11 +79,16 @@ def verify_password(path: Path, name: str, password: str) -> User | None:
         return None
     if not bcrypt.checkpw(password.encode(), stored):
         return None
-    return User(name, _groups(entry))
+    return User(name, _groups(entry), _admin(entry))
 
 
-def add_user(path: Path, name: str, password: str, groups: list[str]) -> User:
-    """Create or update a user (a new password and groups); the file stays private."""
+def _admin(entry: dict[str, Any]) -> bool:
+    return entry.get("admin") is True
+
+
+def add_user(path: Path, name: str, password: str, groups: list[str], admin: bool = False) -> User:
+    """Create or update a user (a new password, groups, admin or not); the file stays
+    private."""
     import re
 
     if not re.match(NAME_PATTERN, name):
@@ -91,10 +98,12 @@ def add_user(path: Path, name: str, password: str, groups: list[str]) -> User:
     users = _load(path)
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
     users[name] = {"password": hashed, "groups": sorted({g.strip() for g in groups if g.strip()})}
+    if admin:
+        users[name]["admin"] = True
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         yaml.safe_dump({"users": users}, handle, sort_keys=True)
     os.replace(tmp, path)
-    return User(name, _groups(users[name]))
+    return User(name, _groups(users[name]), admin)

@@ -2,6 +2,7 @@
 # Debian packages the tests and the optional features use, installed with apt when missing:
 #   chromium                        the end-to-end browser tests (never a browser Playwright downloads)
 #   slapd, ldap-utils               a real LDAP directory for the sign-in tests (started by the tests)
+#   openssl                         the test directory's self-signed certificate (StartTLS/LDAPS)
 #   tesseract-ocr(-eng)             OCR of pages without a text layer
 #   antiword, catdoc, libreoffice-* legacy .doc/.xls/.ppt conversion (and making test files)
 #   acl                             getfacl/setfacl: permissions taken from the file share
@@ -9,7 +10,7 @@
 set -euo pipefail
 packages=(
   chromium
-  slapd ldap-utils
+  slapd ldap-utils openssl
   tesseract-ocr tesseract-ocr-eng
   antiword catdoc libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
   acl

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,26 @@ def make_corpus(tmp_path: Path, shared_docs: Path) -> Callable[..., Path]:
         return target
 
     return make
+
+
+@pytest.fixture(scope="session")
+def ldap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's slapd with the test company tree (tests/slapd.py), shared by the session."""
+    import time
+
+    from tests.slapd import slapd
+
+    started = time.monotonic()
+    with slapd(tmp_path_factory.mktemp("slapd")) as directory:
+        assert time.monotonic() - started < 10, "the slapd fixture must start fast"
+        yield directory
+
+
+@pytest.fixture(scope="session")
+def ldap_group_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The group map for the test directory (tests/slapd.py GROUP_MAP)."""
+    from tests.slapd import GROUP_MAP
+
+    path = tmp_path_factory.mktemp("ldap-map") / "group-map.yaml"
+    path.write_text(GROUP_MAP)
+    return path

@@ -61,3 +61,39 @@ def test_audit_log_rotates_and_reads_back_in_order(tmp_path: Path) -> None:
         {"source": "hr/pay.xlsx", "page": None, "section": "2026", "rows": "4–9"},
     ]
     assert entries[-1]["user"] == "alice" and entries[-1]["groups"] == ["*", "hr"]
+
+
+def test_admins_are_named_in_the_users_file(tmp_path: Path) -> None:
+    path = tmp_path / "users.yaml"
+    add_user(path, "ada", "ada-password", ["hr"], admin=True)
+    add_user(path, "hank", "hank-password", ["hr"])
+    assert verify_password(path, "ada", "ada-password").admin  # type: ignore[union-attr]
+    assert not find_user(path, "hank").admin  # type: ignore[union-attr]
+    add_user(path, "ada", "ada-password", ["hr"])  # re-added without --admin: no longer
+    assert not find_user(path, "ada").admin  # type: ignore[union-attr]
+
+
+def test_audit_filters_by_user_days_and_words(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from rag_core.audit import filter_audit
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    for user, question, source in (
+        ("hank", "Salary bands?", "hr/pay.md"),
+        ("erin", "Deploy steps?", "eng/deploy.md"),
+    ):
+        log.record(
+            user=user,
+            groups=["*"],
+            collection="docs",
+            event="question",
+            question=question,
+            sources=[{"source": source}],
+        )
+    entries = read_audit(tmp_path / "audit.jsonl")
+    today = datetime.now(UTC).date()
+    assert [e["user"] for e in filter_audit(entries, user="erin")] == ["erin"]
+    assert [e["user"] for e in filter_audit(entries, text="PAY.MD")] == ["hank"]
+    assert len(filter_audit(entries, since=today, until=today)) == 2
+    assert filter_audit(entries, until=today - timedelta(days=1)) == []

@@ -1,0 +1,108 @@
+"""The admin's pages in the chat: the audit log (filtered by user, days and words) and the
+feedback users gave. Shown only to admins; everyone else only asks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import streamlit as st
+
+from app.feedback import FeedbackLog
+from rag_core.audit import filter_audit, read_audit
+from rag_core.settings import Settings
+from rag_core.users import User
+
+ASK, AUDIT, FEEDBACK = "Ask", "Audit log", "Feedback"
+
+
+def choose_view(user: User) -> str:
+    """The sidebar's page switch: admins pick a page; anyone else is on Ask."""
+    if not user.admin:
+        return ASK
+    return st.radio(
+        "Page",
+        [ASK, AUDIT, FEEDBACK],
+        key="view",
+        horizontal=True,
+        label_visibility="collapsed",
+    )
+
+
+def _day(iso: str) -> date:
+    return datetime.fromisoformat(iso).astimezone(UTC).date()
+
+
+def _sources(entry: dict[str, Any]) -> str:
+    return ", ".join(sorted({str(s.get("source")) for s in entry.get("sources") or []}))
+
+
+def audit_page(settings: Settings, user: User) -> None:
+    """Who asked what and was shown which sources."""
+    if not user.admin:  # never reached through the page switch; a guard all the same
+        st.error("Only admins can read the audit log.")
+        return
+    st.title(AUDIT)
+    entries = read_audit(settings.audit_path)
+    if not entries:
+        st.info("Nobody has asked anything yet.")
+        return
+    today = datetime.now(UTC).date()
+    first = min(_day(e["at"]) for e in entries)
+    names = sorted({e["user"] for e in entries})
+    columns = st.columns([1, 1.3, 1.7])
+    who = columns[0].selectbox("User", ["everyone", *names], key="audit_user")
+    span = columns[1].date_input("Days (UTC)", value=(first, today), key="audit_days")
+    text = columns[2].text_input(
+        "Words", key="audit_text", placeholder="in questions, answers or file names"
+    )
+    days = list(span) if isinstance(span, list | tuple) else [span]
+    since = days[0] if days else None
+    until = days[1] if len(days) > 1 else since
+    shown = filter_audit(
+        entries, user=None if who == "everyone" else who, since=since, until=until, text=text
+    )
+    st.caption(f"{len(shown)} of {len(entries)} entries, newest first")
+    rows = [
+        {
+            "at (UTC)": e["at"][:19].replace("T", " "),
+            "user": e["user"],
+            "groups": ", ".join(g for g in e.get("groups") or [] if g != "*"),
+            "question": e.get("question", ""),
+            "sources shown": _sources(e),
+            "refused": bool(e.get("refused")),
+            "via": e.get("channel", ""),
+            "answer": e.get("answer", ""),
+        }
+        for e in reversed(shown)
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def feedback_page(log: FeedbackLog, user: User) -> None:
+    """Thumbs up and down, with the question, answer and sources they were given on."""
+    if not user.admin:
+        st.error("Only admins can read the feedback.")
+        return
+    st.title(FEEDBACK)
+    entries = log.entries()
+    if not entries:
+        st.info("No feedback yet.")
+        return
+    good = sum(1 for e in entries if e["rating"] == 1)
+    columns = st.columns(2)
+    columns[0].metric("Helpful", good)
+    columns[1].metric("Not helpful", len(entries) - good)
+    rows = [
+        {
+            "at (UTC)": e["at"][:19].replace("T", " "),
+            "user": e["user"],
+            "rating": "👍" if e["rating"] == 1 else "👎",
+            "question": e["question"],
+            "answer": e["answer"],
+            "sources": ", ".join(sorted({str(s.get("source")) for s in e["sources"]})),
+            "model": e["model"],
+        }
+        for e in reversed(entries)
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
