@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from rag_core.settings import Settings
-from rag_core.users import User, find_user, verify_password
+from rag_core.users import User, find_user, local_user, verify_password
 
 SESSION_KEY = "signed_in"
 
@@ -60,14 +60,10 @@ def request_headers() -> Mapping[str, str]:
     return st.context.headers or {}
 
 
-def open_user(settings: Settings) -> User:
-    return User("local user", tuple(settings.groups))
-
-
 def current_user(settings: Settings) -> User:
     """The signed-in user; otherwise shows the sign-in form (or an error) and stops the run."""
     if settings.auth == "open":
-        return open_user(settings)
+        return local_user(settings)
     if settings.auth == "header":
         name = request_headers().get(settings.auth_header, "").strip()
         if not name:

@@ -13,10 +13,11 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from rag_core.answer import Answer, AnswerEngine, Turn
+from rag_core.citations import cite
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, LlamaCppChat, Message
 from rag_core.model_files import resolve_model
-from rag_core.prompt import NOT_FOUND
+from rag_core.prompt import NOT_FOUND, build_prompt
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
@@ -153,3 +154,39 @@ def test_groups_limit_what_is_retrieved(engine_parts: tuple[Settings, Retriever]
 def test_packaged_model_is_checked(tmp_path: Path) -> None:
     resolved = resolve_model("qwen2.5-0.5b", REPO / "data" / "models")
     assert resolved.path.stat().st_size == 491_400_064 and not resolved.production
+
+
+def test_cited_sentences_are_checked_and_a_made_up_one_is_flagged(
+    engine: AnswerEngine, engine_parts: tuple[Settings, Retriever], small_model: LlamaCppChat
+) -> None:
+    """The real model's answer goes through the check; then an answer with one invented
+    sentence (what a weak model does) goes through the same step, on the same real passages."""
+    settings, _ = engine_parts
+    question = "How are hotel nights reimbursed when travelling?"
+    real = engine.ask(question, ["*"])
+    assert not real.refused and real.citations
+    assert real.checks, "the model's cited sentences were checked"
+    cited = {c.n for c in real.citations}
+    assert all(set(c.cited) <= cited and 0 <= c.support.score <= 1 for c in real.checks)
+
+    _, retrieval, _ = engine.retrieve(question, ["*"])
+    prompt = build_prompt(
+        question,
+        retrieval.sources,
+        small_model.count_tokens,
+        small_model.context_tokens,
+        settings.answer_tokens,
+    )
+    hotel = next(p.n for p in prompt.sources if "Hotel nights" in p.text)
+    invented = f"Hotel nights in capitals are reimbursed up to 400 EUR [{hotel}]."
+    crafted = Answer(question, question, sources=[p.source for p in prompt.sources])
+    crafted.text, crafted.citations = cite(
+        f"Hotel nights are reimbursed up to 150 EUR in most cities [{hotel}]. {invented}",
+        prompt.sources,
+    )
+    engine.verify(crafted, prompt)
+    data = crafted.to_json()
+    assert [s["sentence"] for s in data["unsupported_sentences"]] == [invented]
+    assert data["unsupported_sentences"][0]["missing"] == ["400"]
+    assert [c["supported"] for c in data["citations"]] == [False]  # one of its two fails
+    assert [c.supported for c in crafted.checks] == [True, False]
