@@ -169,7 +169,9 @@ def missing_facts(claim: str, passage: str) -> tuple[str, ...]:
     lowered = passage.lower()
     for name in sorted(names_in(claim)):
         forms = {name.lower(), re.sub(r"(?<=[A-Z])s$", "", name).lower()}  # SSDs ~ SSD
-        if not any(re.search(rf"(?<!\w){re.escape(f)}(?!\w)", lowered) for f in forms):
+        # a unit may follow its number ("16MB"): only a letter before the name is a new word
+        bounded = (rf"(?<![a-z_]){re.escape(f)}(?![a-z0-9_])" for f in forms)
+        if not any(re.search(pattern, lowered) for pattern in bounded):
             missing.append(name)
     return tuple(missing)
 

@@ -57,7 +57,7 @@ def test_changed_numbers_and_names_are_missing_facts(passages: dict[str, str]) -
     assert "16MB quota" in quota
     assert missing_facts("A very small quota of 16MB can be set in bytes.", quota) == ()
     assert missing_facts("A very small quota of 32MB can be set in bytes.", quota) == ("32",)
-    assert "Kubernetes" in missing_facts("Kubernetes sets a quota of 16MB.", quota)
+    assert missing_facts("In Kubernetes the quota is 16MB.", quota) == ("Kubernetes",)
 
 
 def test_verify_recites_to_the_right_source_and_flags_the_rest(
