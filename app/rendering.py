@@ -26,12 +26,12 @@ div.rd-source .rd-passage { font-size: .9em; color: inherit; opacity: .85; white
 div.rd-source mark { background: #fff3a3; color: #222; padding: 0 .1em; }
 div.rd-source:target { background: rgba(255, 243, 163, .25); }
 span.rd-unsupported { text-decoration: underline wavy rgba(214, 39, 40, .75);
-  text-underline-offset: .2em; cursor: help; position: relative; }
-span.rd-unsupported:hover::after { content: attr(data-note); position: absolute; left: 0;
-  bottom: 1.7em; white-space: nowrap; background: #333; color: #fff; font-size: .8em;
-  padding: .15em .5em; border-radius: .3em; z-index: 10; }
+  text-underline-offset: .2em; cursor: help; }
+span.rd-unsupported:hover .rd-flag::after { content: attr(data-note); position: absolute;
+  left: 1.4em; top: -.1em; white-space: nowrap; background: #333; color: #fff;
+  font-weight: 400; padding: .1em .5em; border-radius: .3em; z-index: 10; }
 span.rd-unsupported .rd-flag { color: #d62728; font-weight: 700; font-size: .85em;
-  padding-left: .15em; }
+  padding-left: .15em; position: relative; }
 </style>
 """
 
@@ -55,8 +55,8 @@ def _flag_unsupported(escaped: str, flagged: Sequence[tuple[str, Sequence[int]]]
             continue
         note = html.escape(unsupported_note(cited)).replace("[", "&#91;").replace("]", "&#93;")
         span = (
-            f'<span class="rd-unsupported" title="{note}" data-note="{note}">{target}'
-            '<span class="rd-flag" aria-hidden="true">⚠</span></span>'
+            f'<span class="rd-unsupported" title="{note}">{target}'
+            f'<span class="rd-flag" aria-hidden="true" data-note="{note}">⚠</span></span>'
         )
         escaped = escaped[:at] + span + escaped[at + len(target) :]
     return escaped

@@ -70,7 +70,8 @@ def test_an_unsupported_sentence_is_marked_with_a_tooltip() -> None:
     flagged = [("It is <b>30</b> days abroad [1].", [1])]
     html = answer_html(text, "m1", cited=[1], unsupported=flagged)
     note = "not found in &#91;1&#93;"
-    assert f'<span class="rd-unsupported" title="{note}" data-note="{note}">' in html
+    assert f'<span class="rd-unsupported" title="{note}">' in html
+    assert f'<span class="rd-flag" aria-hidden="true" data-note="{note}">⚠</span>' in html
     assert "<b>" not in html and "&lt;b&gt;30&lt;/b&gt;" in html  # still escaped
     # both citations are still links, the tooltip's brackets were left alone
     assert html.count('<a class="rd-cite"') == 2
