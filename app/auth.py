@@ -21,7 +21,7 @@ import streamlit as st
 from rag_core.ldap_directory import DirectoryUnavailable, LdapDirectory
 from rag_core.settings import Settings
 from rag_core.types import RagdeskError
-from rag_core.users import User, find_user, verify_password
+from rag_core.users import User, find_user, local_user, verify_password
 
 SESSION_KEY = "signed_in"
 
@@ -87,15 +87,10 @@ DIRECTORY_DOWN = (
 )
 
 
-def open_user(settings: Settings) -> User:
-    """Single-user mode: the person at this machine is its admin."""
-    return User("local user", tuple(settings.groups), admin=True)
-
-
 def current_user(settings: Settings) -> User:
     """The signed-in user; otherwise shows the sign-in form (or an error) and stops the run."""
     if settings.auth == "open":
-        return open_user(settings)
+        return local_user(settings)
     if settings.auth == "header":
         name = request_headers().get(settings.auth_header, "").strip()
         if not name:

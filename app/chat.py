@@ -17,6 +17,10 @@ from rag_core.prompt import NOT_FOUND
 from rag_core.retrieval import Source
 
 CLOSEST_SHOWN = 3
+UNSUPPORTED_NOTE = (
+    "Marked sentences (⚠) say something not found in the source they cite: check them "
+    "against the passages below before relying on them."
+)
 SEARCH_ONLY_NOTE = "The answer model is unavailable, so here are the closest passages instead."
 
 
@@ -73,7 +77,12 @@ def render_answer(entry: ChatEntry, context: ChatContext) -> None:
         _closest_passages(entry, answer.sources, context)
     else:
         cited = [c.n for c in answer.citations]
-        st.markdown(rendering.answer_html(answer.text, entry.id, cited), unsafe_allow_html=True)
+        flagged = [(c.sentence, c.cited) for c in answer.unsupported]
+        st.markdown(
+            rendering.answer_html(answer.text, entry.id, cited, flagged), unsafe_allow_html=True
+        )
+        if flagged:
+            st.caption(UNSUPPORTED_NOTE)
         _sources(entry, answer, context)
     st.caption(rendering.timing_caption(answer.timings, answer.refused or entry.search_only))
     _feedback(entry, context)

@@ -22,7 +22,7 @@ from ingest.cli import (
 from rag_core.audit import AuditLog
 from rag_core.settings import Settings, load_settings
 from rag_core.status import index_status
-from rag_core.store import StoreUnavailable, open_store
+from rag_core.store import open_store
 from rag_core.types import RagdeskError
 from rag_core.users import User
 
@@ -92,7 +92,7 @@ def status(
         )
         with open_store(settings) as store:
             info = index_status(store)
-    except (RagdeskError, StoreUnavailable) as exc:
+    except RagdeskError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
@@ -113,7 +113,7 @@ def status(
 
 def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
     """Whose groups a CLI question is asked with; with sign-in on, a named user's only."""
-    from rag_core.users import find_user
+    from rag_core.users import find_user, local_user
 
     if settings.auth != "open":
         if groups_given:
@@ -123,7 +123,7 @@ def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
                 f"sign-in is on (RAGDESK_AUTH={settings.auth}): say who is asking with --user NAME"
             )
     if not name:
-        return User("local user", tuple(settings.groups))
+        return local_user(settings)
     if settings.auth == "ldap":
         from rag_core.ldap_directory import LdapDirectory
 
@@ -230,6 +230,13 @@ def ask(
             where += (f", {citation.section}" if citation.section else "") + ", rows "
             where += citation.rows
         typer.echo(f"[{citation.n}] {where}: {citation.snippet[:160]}")
+    for check in final.checks:  # the streamed text shows the model's own markers
+        cited = ", ".join(f"[{n}]" for n in check.cited)
+        if not check.supported:
+            typer.echo(f"not found in {cited}: {check.sentence}")
+        elif check.recited_from:
+            was = ", ".join(f"[{n}]" for n in check.recited_from)
+            typer.echo(f"re-cited {was} -> {cited}: {check.sentence}")
     if final.refused and final.sources:
         typer.echo("Closest passages:")
         for n, source in enumerate(final.sources[:3], 1):
@@ -324,6 +331,51 @@ def eval_answers(
         return
     summary = {k: v for k, v in result.items() if k != "per_question"}
     Console().print_json(json.dumps(summary))
+
+
+@eval_app.command("support")
+def eval_support(
+    pairs: Annotated[
+        Path, typer.Option(help="JSONL: claim, passage, label (supported/unsupported), kind.")
+    ] = Path("data/eval/support-pairs.jsonl"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Precision/recall of the citation check at each threshold; picks the threshold."""
+    from app.eval_support import MIN_PRECISION, evaluate_support, load_pairs
+    from rag_core.embeddings import Embedder
+    from rag_core.support import SupportChecker
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings()
+        labelled = load_pairs(pairs)
+        checker = SupportChecker(Embedder(settings), settings.support_threshold)
+        result = evaluate_support(checker, labelled)
+    except (RagdeskError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    out = Console()
+    out.print(f"{result['pairs']} pairs: {result['composition']}")
+    table = Table("threshold", "precision", "recall", "F1", "accuracy", header_style="bold")
+    for row in result["table"]:
+        mark = " *" if row["threshold"] == result["chosen_threshold"] else ""
+        table.add_row(
+            f"{row['threshold']:.2f}{mark}",
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            f"{row['accuracy']:.3f}",
+        )
+    out.print(table)
+    out.print(
+        "precision/recall of flagging unsupported claims; * = chosen "
+        f"(most recall at precision >= {MIN_PRECISION})"
+    )
+    for kind, row in result["per_kind_correct"].items():
+        out.print(f"  {kind}: {row['correct']:.0%} of {row['pairs']} right")
 
 
 def main() -> None:

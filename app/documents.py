@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ingest.discover import file_hash
+from rag_core.hashing import file_hash
 from rag_core.settings import Settings
 
 

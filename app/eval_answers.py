@@ -2,7 +2,8 @@
 
 Each line: question, answerable, source (path relative to the ingest root), pages,
 answer_keywords. Reports whether the gold file (and page ±1 for PDFs) is cited, keyword
-recall of answers, refusals on unanswerable questions, false refusals, and timings.
+recall of answers, refusals on unanswerable questions, false refusals, the share of cited
+answer sentences their source supports (rag_core/support.py), and timings.
 With `retrieve_only` no model runs: the gold file must be among the retrieved sources,
 and refusals are the threshold's decisions (how the threshold is calibrated).
 """
@@ -57,6 +58,7 @@ def evaluate_answers(
 ) -> dict[str, Any]:
     gold_hits, keyword_recall, false_refusals, refusals, relevance = [], [], [], [], []
     timings: dict[str, list[float]] = {}
+    checked: list[bool] = []  # every verified cited sentence: supported by its source?
     per_question = []
     for item in items:
         if retrieve_only:
@@ -71,6 +73,7 @@ def evaluate_answers(
             cited = [(c.source, c.page) for c in answer.citations]
             text = answer.text
             times = answer.timings
+            checked.extend(c.supported for c in answer.checks)
             best = max((s.relevance for s in answer.sources), default=0.0)
         for key, value in times.items():
             timings.setdefault(key, []).append(value)
@@ -99,6 +102,8 @@ def evaluate_answers(
         "keyword_recall": round(mean(keyword_recall), 3) if keyword_recall else None,
         "refusal_rate_unanswerable": round(mean(refusals), 3),
         "false_refusal_rate": round(mean(false_refusals), 3),
+        "supported_sentence_share": round(mean(checked), 3) if checked else None,
+        "cited_sentences_checked": len(checked),
         "timings_mean": {k: round(mean(v), 1) for k, v in timings.items()},
         "relevance": {
             "answerable_min": round(min((r for a, r in relevance if a), default=0.0), 3),

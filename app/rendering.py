@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rag_core.retrieval import Source
 
@@ -25,6 +25,13 @@ div.rd-source .rd-where { font-weight: 600; }
 div.rd-source .rd-passage { font-size: .9em; color: inherit; opacity: .85; white-space: pre-wrap; }
 div.rd-source mark { background: #fff3a3; color: #222; padding: 0 .1em; }
 div.rd-source:target { background: rgba(255, 243, 163, .25); }
+span.rd-unsupported { text-decoration: underline wavy rgba(214, 39, 40, .75);
+  text-underline-offset: .2em; cursor: help; }
+span.rd-unsupported:hover .rd-flag::after { content: attr(data-note); position: absolute;
+  left: 1.4em; top: -.1em; white-space: nowrap; background: #333; color: #fff;
+  font-weight: 400; padding: .1em .5em; border-radius: .3em; z-index: 10; }
+span.rd-unsupported .rd-flag { color: #d62728; font-weight: 700; font-size: .85em;
+  padding-left: .15em; position: relative; }
 </style>
 """
 
@@ -33,8 +40,36 @@ def anchor(message_id: str, n: int) -> str:
     return f"src-{message_id}-{n}"
 
 
-def answer_html(text: str, message_id: str, cited: Iterable[int]) -> str:
-    """The answer, escaped, with each valid `[n]` turned into a link to source n below."""
+def unsupported_note(cited: Sequence[int]) -> str:
+    """The tooltip of a flagged sentence: "not found in [2]" (or "[1], [3]")."""
+    return "not found in " + ", ".join(f"[{n}]" for n in cited)
+
+
+def _flag_unsupported(escaped: str, flagged: Sequence[tuple[str, Sequence[int]]]) -> str:
+    """Wrap each flagged sentence (found in the escaped answer) in a marked span. The
+    tooltip's brackets are entities, so the citation linking that follows leaves them."""
+    for sentence, cited in flagged:
+        target = html.escape(sentence, quote=False)
+        at = escaped.find(target)
+        if not target or at < 0:
+            continue
+        note = html.escape(unsupported_note(cited)).replace("[", "&#91;").replace("]", "&#93;")
+        span = (
+            f'<span class="rd-unsupported" title="{note}">{target}'
+            f'<span class="rd-flag" aria-hidden="true" data-note="{note}">⚠</span></span>'
+        )
+        escaped = escaped[:at] + span + escaped[at + len(target) :]
+    return escaped
+
+
+def answer_html(
+    text: str,
+    message_id: str,
+    cited: Iterable[int],
+    unsupported: Sequence[tuple[str, Sequence[int]]] = (),
+) -> str:
+    """The answer, escaped, with each valid `[n]` turned into a link to source n below and
+    each sentence its source does not support marked, with a tooltip saying so."""
     valid = set(cited)
 
     def link(match: re.Match[str]) -> str:
@@ -43,7 +78,7 @@ def answer_html(text: str, message_id: str, cited: Iterable[int]) -> str:
             return match.group(0)
         return f'<a class="rd-cite" href="#{anchor(message_id, n)}" title="source {n}">[{n}]</a>'
 
-    escaped = html.escape(text, quote=False)
+    escaped = _flag_unsupported(html.escape(text, quote=False), unsupported)
     return _MARKER.sub(link, escaped).replace("\n", "<br>")
 
 

@@ -13,8 +13,8 @@ from app.feedback import FeedbackLog
 from rag_core.embeddings import Embedder
 from rag_core.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
-from rag_core.store import StoreUnavailable, VectorStore, list_collections, open_store
-from rag_core.types import ConfigurationError, RagdeskError
+from rag_core.store import VectorStore, list_collections, open_store
+from rag_core.types import ModelUnavailable, RagdeskError, StoreUnavailable, StoreUnreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,7 @@ def collections(settings: Settings) -> list[str]:
 
 def friendly(exc: Exception, settings: Settings) -> str:
     """One paragraph a non-technical user can act on (or pass to IT), never a traceback."""
-    if isinstance(exc, StoreUnavailable) and settings.qdrant_url and "reach" in str(exc):
+    if isinstance(exc, StoreUnreachable):
         return (
             f"The document index (Qdrant server at {settings.qdrant_url}) cannot be reached. "
             "Ask IT to check that the Qdrant service is running, or unset RAGDESK_QDRANT_URL "
@@ -109,7 +109,7 @@ def friendly(exc: Exception, settings: Settings) -> str:
         )
     if isinstance(exc, StoreUnavailable):
         return f"The document index is not available right now: {exc}."
-    if isinstance(exc, ConfigurationError) and "model" in str(exc).lower():
+    if isinstance(exc, ModelUnavailable):
         return (
             f"The answer model cannot be loaded: {exc}. Ask IT to set RAGDESK_LLM_MODEL to an "
             "existing GGUF file or a preset (`ragdesk model list`). Searching still works: "

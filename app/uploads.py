@@ -22,7 +22,8 @@ from ingest.acl_files import ACL_FILE
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EVERYONE, VectorStore
+from rag_core.store import VectorStore
+from rag_core.types import EVERYONE
 from rag_core.users import User
 
 UPLOAD_FOLDER = "uploads"

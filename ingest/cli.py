@@ -17,7 +17,7 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.report import RichProgress, failures_table, summary_table
 from rag_core.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
-from rag_core.store import StoreUnavailable, open_store
+from rag_core.store import open_store
 from rag_core.types import RagdeskError
 
 EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
@@ -167,7 +167,7 @@ def ingest(
             status = EXIT_OK
         else:
             _, status = ingest_folder(root, settings, console)
-    except (RagdeskError, StoreUnavailable) as exc:
+    except RagdeskError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc
     raise typer.Exit(status)

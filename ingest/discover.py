@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -86,12 +85,3 @@ def _os_reason(exc: OSError, is_link: bool = False) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied"
     return f"cannot read: {exc.strerror or exc}"
-
-
-def file_hash(path: Path, chunk_size: int = 1 << 20) -> str:
-    """sha256 of the content, streamed (bounded memory for any size)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()

@@ -12,23 +12,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.acl_files import AclFileError, AclRules
 from ingest.chunk import vector_text
-from ingest.discover import Failure, discover, file_hash
+from ingest.discover import Failure, discover
 from ingest.fs_acl import FsPermissions
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
 from rag_core.embeddings import Embedder
 from rag_core.group_map import load_group_map
+from rag_core.hashing import file_hash
 from rag_core.settings import Settings
 from rag_core.sparse import sparse_document
 from rag_core.store import StoredPoint, VectorStore, iter_batches
-from rag_core.types import ConfigurationError
+from rag_core.types import ConfigurationError, now_iso
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
 UPSERT_BATCH = 256
@@ -83,10 +83,6 @@ class _Pending:
     result: ParseResult
     job: ParseJob
     previous: FileRecord | None
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def open_manifest(settings: Settings, store: VectorStore) -> Manifest:

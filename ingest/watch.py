@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,9 @@ from ingest.pipeline import IngestReport, fs_permissions, open_manifest, run_ing
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import VectorStore
+from rag_core.types import now_iso
 
 Stamp = tuple[int, int]  # (size, mtime_ns)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def worker_status_path(settings: Settings, collection: str) -> Path:

@@ -19,6 +19,7 @@ from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
 from rag_core.retrieval import Retrieval, Retriever, Source
 from rag_core.safety import leaked_words
 from rag_core.settings import Settings
+from rag_core.support import SentenceCheck, SupportChecker
 
 INJECTION_REFUSAL = (
     "The passages found contain text that tries to instruct the assistant, and the draft "
@@ -47,6 +48,16 @@ class Answer:
     refused: bool = False
     flagged_injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    checks: list[SentenceCheck] = field(default_factory=list)  # cited sentences, verified
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if not c.supported]
+
+    def citation_supported(self, n: int) -> bool | None:
+        """Every sentence citing source n is backed by it (None: no sentence was checked)."""
+        verdicts = [c.supported for c in self.checks if n in c.cited]
+        return all(verdicts) if verdicts else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,9 +71,12 @@ class Answer:
                     "rows": c.rows,
                     "snippet": c.snippet,
                     "score": c.score,
+                    "supported": self.citation_supported(c.n),
                 }
                 for c in self.citations
             ],
+            "unsupported_sentences": [c.to_json() for c in self.unsupported],
+            "recited_sentences": [c.to_json() for c in self.checks if c.recited_from],
             "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
             "refused": self.refused,
             "search_query": self.search_query,
@@ -87,6 +101,11 @@ class AnswerEngine:
         self._retriever = retriever
         self._model = model
         self._settings = settings
+        self._checker = (
+            SupportChecker(retriever.embedder, settings.support_threshold)
+            if settings.verify_citations
+            else None
+        )
 
     def retrieve(
         self,
@@ -168,8 +187,22 @@ class AnswerEngine:
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:
             answer.text, answer.citations = INJECTION_REFUSAL, []
+        elif not answer.refused:
+            self.verify(answer, prompt)
         _record_timings(answer, stats, prompt, started, prompt_ready)
         yield answer
+
+    def verify(self, answer: Answer, prompt: Prompt) -> None:
+        """Check each cited sentence against its passage; re-cite or flag (in place)."""
+        if self._checker is None or not answer.citations:
+            return
+        started = time.perf_counter()
+        passages = {p.n: p.text for p in prompt.sources}
+        verification = self._checker.verify(answer.text, passages)
+        if verification.text != answer.text:  # re-cited: citations follow the new markers
+            answer.text, answer.citations = cite(verification.text, prompt.sources)
+        answer.checks = verification.checks
+        answer.timings["verify_ms"] = (time.perf_counter() - started) * 1000
 
     def ask(self, question: str, groups: Sequence[str], history: Sequence[Turn] = ()) -> Answer:
         result = None

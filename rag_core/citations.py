@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rag_core.prompt import PromptSource
 
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORDS = re.compile(r"\w{3,}")
 _STOP = frozenset(
@@ -50,7 +50,7 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
                 used[n] = _citation(by_number[n], _claim_around(answer, match.start()))
         return "".join(f"[{n}]" for n in valid)
 
-    cleaned = _MARKER.sub(keep_valid, answer)
+    cleaned = MARKER.sub(keep_valid, answer)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
 
@@ -79,7 +79,7 @@ def attribute_uncited(answer: str, sources: Sequence[PromptSource], floor: float
     out = []
     for piece in pieces:
         words = _content_words(piece)
-        if len(words) >= 3 and not _MARKER.search(piece):
+        if len(words) >= 3 and not MARKER.search(piece):
             best = max(vocab, key=lambda n: len(words & vocab[n]), default=None)
             if best is not None and len(words & vocab[best]) >= floor * len(words):
                 stripped = piece.rstrip()

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from rag_core.embedder_files import resolve_embedder_path
 from rag_core.embedding_cache import EmbeddingCache, text_key
-from rag_core.models import resolve_embedder_path
 from rag_core.settings import Settings
 from rag_core.tokens import SPECIAL_TOKENS, model_window
 from rag_core.types import ConfigurationError, EmbedderInfo

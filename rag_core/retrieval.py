@@ -99,6 +99,10 @@ class Retriever:
         self._embedder = embedder
         self.spec = spec
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
     def retrieve(
         self, question: str, groups: Sequence[str], k: int, spec: SearchSpec | None = None
     ) -> Retrieval:

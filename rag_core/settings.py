@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
     llm_seed: int = 7
     answer_tokens: int = Field(default=400, ge=16, le=8192)
+    # Citation verification: each cited answer sentence is scored against its passage
+    # (rag_core/support.py); below the threshold (measured by `ragdesk eval support`) or with
+    # a number or name the passage lacks, it is re-cited to a source that backs it, or marked.
+    verify_citations: bool = True
+    support_threshold: float = Field(default=0.7, ge=0, le=1)
 
     # Who is asking. open: single user, no sign-in (local quick start); password: users
     # file with bcrypt hashes; header: a reverse proxy's authenticated-user header; ldap:

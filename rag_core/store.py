@@ -28,12 +28,18 @@ import numpy as np
 
 from rag_core.settings import Settings
 from rag_core.sparse import SparseVec
-from rag_core.types import ConfigurationError, EmbedderInfo, Payload, RagdeskError
+from rag_core.types import (
+    EVERYONE,
+    ConfigurationError,
+    EmbedderInfo,
+    Payload,
+    StoreUnavailable,
+    StoreUnreachable,
+)
 
 DENSE = "dense"
 SPARSE = "bm25"
 SCHEMA_VERSION = 2  # 2: vectors of title + breadcrumb + passage (meta "embed_headers")
-EVERYONE = "*"
 
 
 @dataclass(slots=True)
@@ -106,10 +112,6 @@ def weighted_dbsf(
             hits.setdefault(hit.id, hit)
     ranked = sorted(fused, key=lambda point: -fused[point])[:limit]
     return [replace(hits[point], score=fused[point]) for point in ranked]
-
-
-class StoreUnavailable(RagdeskError):
-    """The index cannot be opened or reached right now."""
 
 
 def visible_to(models: ModuleType, groups: Sequence[str]) -> Any:
@@ -468,7 +470,7 @@ class ClientStore(VectorStore):
         try:
             client.get_collections()
         except Exception as exc:  # the client raises several transport types
-            raise StoreUnavailable(
+            raise StoreUnreachable(
                 f"cannot reach the Qdrant server at {settings.qdrant_url}: {exc}. "
                 "Check RAGDESK_QDRANT_URL and that the server is running"
             ) from exc

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+
+EVERYONE = "*"  # the group of documents (and callers) open to all
+
+
+def now_iso() -> str:
+    """UTC now as stored in payloads, manifests and status files (seconds precision)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Payload:
@@ -76,7 +84,7 @@ class Chunk:
     format: str
     page: int | None = None
     section: str | None = None
-    acl: list[str] = field(default_factory=lambda: ["*"])
+    acl: list[str] = field(default_factory=lambda: [EVERYONE])
     ingested_at: str = ""
     instruction_like: bool = False
     rows: str | None = None
@@ -119,3 +127,15 @@ class RagdeskError(Exception):
 
 class ConfigurationError(RagdeskError):
     """Settings that cannot work together (exit status 2 on the CLI)."""
+
+
+class ModelUnavailable(ConfigurationError):
+    """The answer model's file is missing or cannot be assembled (searching still works)."""
+
+
+class StoreUnavailable(RagdeskError):
+    """The index cannot be opened right now (locked by another process, not created yet)."""
+
+
+class StoreUnreachable(StoreUnavailable):
+    """The Qdrant server does not answer."""

@@ -20,9 +20,9 @@ from typing import Any
 import bcrypt
 import yaml
 
-from rag_core.types import ConfigurationError
+from rag_core.settings import Settings
+from rag_core.types import EVERYONE, ConfigurationError
 
-EVERYONE = "*"
 NAME_PATTERN = r"^[A-Za-z0-9_.@-]{1,64}$"
 
 
@@ -42,6 +42,12 @@ class User:
     @property
     def search_groups(self) -> list[str]:
         return sorted({*self.groups, EVERYONE})
+
+
+def local_user(settings: Settings) -> User:
+    """Who asks when nobody signs in (RAGDESK_AUTH=open, or the CLI without --user): the
+    person at this machine, so its admin."""
+    return User("local user", tuple(settings.groups), admin=True)
 
 
 def _load(path: Path) -> dict[str, dict[str, Any]]:

@@ -1,16 +1,20 @@
 """Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run), an
-OpenAI-compatible model server (python -m llama_cpp.server), and Debian's chromium."""
+OpenAI-compatible model server (python -m llama_cpp.server), and Debian's chromium; and one
+fault injector: a scripted OpenAI-compatible server whose "model" writes a given answer."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +168,43 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def scripted_model(reply: Callable[[list[dict[str, str]]], str]) -> Iterator[str]:
+    """An OpenAI-compatible endpoint that streams `reply(messages)` word by word: a model
+    that writes exactly the (wrong) answer a test needs. Yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # /v1/models: the health check
+            self._send(200, "application/json", b'{"data": [{"id": "scripted"}]}')
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            words = reply(body["messages"]).split(" ")
+            events = [
+                {"choices": [{"delta": {"content": w if i == 0 else " " + w}}]}
+                for i, w in enumerate(words)
+            ]
+            events.append({"choices": [], "usage": {"prompt_tokens": 1}})
+            stream = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+            self._send(200, "text/event-stream", stream.encode())
+
+        def _send(self, status: int, kind: str, data: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,6 +7,7 @@ citation link, and saves screenshots under tests/output/.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from rag_core.embeddings import Embedder
 from tests.app.chat_corpus import ANSWERABLE, build_collection
 from tests.conftest import REPO
-from tests.servers import chat_app, chromium, require_chromium
+from tests.servers import chat_app, chromium, require_chromium, scripted_model
 
 OUTPUT = REPO / "tests" / "output"
 
@@ -112,3 +113,40 @@ def test_proxy_header_signs_the_user_in(indexed_data: Path) -> None:
         direct.goto(url)
         expect(direct.get_by_text("You are not signed in")).to_be_visible(timeout=60_000)
         expect(direct.get_by_placeholder("Ask a question about the documents")).to_have_count(0)
+
+
+def _wrong_about_capitals(messages: list[dict[str, str]]) -> str:
+    """A true sentence and a false one, both cited to the hotel passage, wherever it is."""
+    prompt = messages[-1]["content"]
+    n = re.findall(r"^\[(\d+)\] ", prompt[: prompt.index("Hotel nights")], re.M)[-1]
+    return (
+        f"Hotel nights are reimbursed up to 150 EUR in most cities [{n}]. "
+        f"In capitals the limit is 300 EUR per night [{n}]."
+    )
+
+
+def test_an_unsupported_sentence_is_marked_with_its_tooltip(indexed_data: Path) -> None:
+    """A model that misstates a figure: the chat marks that sentence, not the true one."""
+    from playwright.sync_api import expect
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with (
+        scripted_model(_wrong_about_capitals) as model_url,
+        chat_app(indexed_data, llm_backend="openai", llm_base_url=model_url) as url,
+        chromium() as browser,
+    ):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        chat_box = page.get_by_placeholder("Ask a question about the documents")
+        expect(chat_box).to_be_enabled(timeout=180_000)
+        chat_box.fill(ANSWERABLE)
+        chat_box.press("Enter")
+        flagged = page.locator("span.rd-unsupported")
+        expect(flagged).to_have_count(1, timeout=180_000)
+        expect(flagged).to_contain_text("300 EUR")
+        expect(flagged).not_to_contain_text("150 EUR")
+        expect(flagged).to_have_attribute("title", re.compile(r"^not found in \[\d\]$"))
+        expect(page.get_by_text("say something not found in the source")).to_be_visible()
+        flagged.hover()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(OUTPUT / "chat-unsupported.png"))  # app/assets/ has a copy

@@ -52,6 +52,8 @@ def test_ask_json_shapes(tmp_path: Path) -> None:
     assert answered.returncode == 0, answered.stderr
     answer = json.loads(answered.stdout)
     assert {"answer", "citations", "sources", "refused", "timings"} <= answer.keys()
+    assert isinstance(answer["unsupported_sentences"], list)
+    assert all(c["supported"] in (True, False, None) for c in answer["citations"])
     assert len(answer["sources"]) <= 3 and answer["answer"]
     assert {s["source"] for s in answer["sources"]} >= {c["source"] for c in answer["citations"]}
     assert answer["timings"]["time_to_first_token_ms"] > 0

@@ -49,7 +49,7 @@ def test_roots_come_from_settings_else_from_the_last_ingest(tmp_path: Path) -> N
 
 def test_a_file_changed_since_indexing_is_noticed(root: Path) -> None:
     from app.documents import changed_since_indexed
-    from ingest.discover import file_hash
+    from rag_core.hashing import file_hash
 
     path = root / "hr" / "leave.pdf"
     indexed = file_hash(path)

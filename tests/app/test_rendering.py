@@ -72,3 +72,16 @@ def test_timings_caption() -> None:
         "retrieval 12 ms · first token 2.5 s · 9.3 tokens/s · waited 3.0 s behind another question"
     )
     assert timing_caption({"retrieval_ms": 5}, refused=True) == "retrieval 5 ms"
+
+
+def test_an_unsupported_sentence_is_marked_with_a_tooltip() -> None:
+    text = "Sick leave is 10 days [1]. It is <b>30</b> days abroad [1]."
+    flagged = [("It is <b>30</b> days abroad [1].", [1])]
+    html = answer_html(text, "m1", cited=[1], unsupported=flagged)
+    note = "not found in &#91;1&#93;"
+    assert f'<span class="rd-unsupported" title="{note}">' in html
+    assert f'<span class="rd-flag" aria-hidden="true" data-note="{note}">⚠</span>' in html
+    assert "<b>" not in html and "&lt;b&gt;30&lt;/b&gt;" in html  # still escaped
+    # both citations are still links, the tooltip's brackets were left alone
+    assert html.count('<a class="rd-cite"') == 2
+    assert html.index("Sick leave") < html.index("rd-unsupported")  # only the flagged one

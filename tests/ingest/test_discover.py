@@ -3,7 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ingest.discover import discover, file_hash
+from ingest.discover import discover
+from rag_core.hashing import file_hash
 
 
 def test_walk_reports_links_it_cannot_follow(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from rag_core.answer import Answer, AnswerEngine, Turn
+from rag_core.citations import cite
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, LlamaCppChat, Message
 from rag_core.model_files import resolve_model
-from rag_core.prompt import NOT_FOUND
+from rag_core.prompt import NOT_FOUND, build_prompt
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
@@ -153,3 +154,52 @@ def test_groups_limit_what_is_retrieved(engine_parts: tuple[Settings, Retriever]
 def test_packaged_model_is_checked(tmp_path: Path) -> None:
     resolved = resolve_model("qwen2.5-0.5b", REPO / "data" / "models")
     assert resolved.path.stat().st_size == 491_400_064 and not resolved.production
+
+
+def test_the_models_cited_sentences_are_checked(engine: AnswerEngine) -> None:
+    """The real model's answer goes through the check: every cited sentence is scored
+    against a source it cites."""
+    real = engine.ask("How are hotel nights reimbursed when travelling?", ["*"])
+    assert not real.refused and real.citations
+    assert real.checks, "the model's cited sentences were checked"
+    cited = {c.n for c in real.citations}
+    assert all(set(c.cited) <= cited and 0 <= c.support.score <= 1 for c in real.checks)
+    assert real.to_json()["unsupported_sentences"] == [c.to_json() for c in real.unsupported]
+
+
+def test_a_made_up_sentence_is_flagged_and_a_miscited_one_recited(
+    engine: AnswerEngine, engine_parts: tuple[Settings, Retriever], small_model: LlamaCppChat
+) -> None:
+    """What a weak model writes (a wrong figure, a citation to the wrong passage) through the
+    answer path's check, on the real passages of a real retrieval and prompt."""
+    settings, _ = engine_parts
+    question = "How are hotel nights reimbursed, and which class may I book for flights?"
+    _, retrieval, _ = engine.retrieve(question, ["*"])
+    prompt = build_prompt(
+        question,
+        retrieval.sources,
+        small_model.count_tokens,
+        small_model.context_tokens,
+        settings.answer_tokens,
+    )
+    hotel = next(p.n for p in prompt.sources if "Hotel nights" in p.text)
+    flights = next(p.n for p in prompt.sources if "economy class" in p.text)
+    invented = f"Hotel nights in capitals are reimbursed up to 400 EUR [{hotel}]."
+    crafted = Answer(question, question, sources=[p.source for p in prompt.sources])
+    crafted.text, crafted.citations = cite(
+        f"Hotel nights are reimbursed up to 150 EUR in most cities [{hotel}]. {invented} "
+        f"Employees book economy class for flights shorter than six hours [{hotel}].",
+        prompt.sources,
+    )
+    engine.verify(crafted, prompt)
+    data = crafted.to_json()
+    assert [s["sentence"] for s in data["unsupported_sentences"]] == [invented]
+    assert data["unsupported_sentences"][0]["missing"] == ["400"]
+    assert f"six hours [{flights}]." in crafted.text  # re-cited to the flights passage
+    assert [(c.cited, c.supported) for c in crafted.checks] == [
+        ((hotel,), True),
+        ((hotel,), False),
+        ((flights,), True),
+    ]
+    supported = {c["n"]: c["supported"] for c in data["citations"]}
+    assert supported == {hotel: False, flights: True}  # one of the hotel sentences fails

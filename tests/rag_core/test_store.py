@@ -17,10 +17,9 @@ from rag_core.store import (
     QueryVectors,
     SearchSpec,
     StoredPoint,
-    StoreUnavailable,
     VectorStore,
 )
-from rag_core.types import Chunk, ConfigurationError, EmbedderInfo
+from rag_core.types import Chunk, ConfigurationError, EmbedderInfo, StoreUnavailable
 
 INFO = EmbedderInfo(name="test-embedder", dim=4, max_tokens=256)
 
