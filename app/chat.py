@@ -11,6 +11,7 @@ import streamlit as st
 from app import rendering
 from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
+from rag_core.admission import ahead_message
 from rag_core.answer import Answer, AnswerEngine, Turn, source_json
 from rag_core.audit import AuditLog
 from rag_core.prompt import NOT_FOUND
@@ -43,7 +44,6 @@ class ChatContext:
     model_available: bool
     user: str
     audit: AuditLog
-    model_busy: bool = False
 
 
 def history(entries: list[ChatEntry]) -> list[Turn]:
@@ -173,21 +173,28 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
             entry.answer.timings["retrieval_ms"] = retrieval.milliseconds
             return
         status = st.empty()
-        if context.model_busy:
-            status.info("Another question is being answered: yours is queued and starts next.")
-        else:
-            status.caption("Searching the documents…")
+        status.caption("Searching the documents…")
         results: list[Answer] = []
+        stream = context.engine.stream(
+            entry.question,
+            context.groups,
+            turns,
+            context.top_k,
+            on_wait=lambda ahead: status.info(ahead_message(ahead)),
+        )
 
         def pieces() -> Iterator[str]:
-            for item in context.engine.stream(entry.question, context.groups, turns, context.top_k):
+            for item in stream:
                 if isinstance(item, Answer):
                     results.append(item)
                     return
                 status.empty()
                 yield item
 
-        st.write_stream(pieces())
+        try:
+            st.write_stream(pieces())
+        finally:  # a reader who left stops the run here: free the answer slot at once
+            stream.close()
         entry.answer = results[0] if results else None
         if entry.answer is None:
             entry.error = "The answer was interrupted. Please ask again."

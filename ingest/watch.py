@@ -25,6 +25,7 @@ from ingest.pipeline import IngestReport, open_manifest, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import VectorStore
+from rag_core.telemetry import record_ingest
 
 Stamp = tuple[int, int]  # (size, mtime_ns)
 
@@ -168,6 +169,7 @@ class Watcher:
         self.status.last_run = now_iso()
         self.status.last_report = report.to_json()
         self.status.save(self.status_path)
+        record_ingest(report)
         if self._on_report is not None:
             self._on_report(report)
         return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +68,13 @@ def make_corpus(tmp_path: Path, shared_docs: Path) -> Callable[..., Path]:
         return target
 
     return make
+
+
+@pytest.fixture(scope="session")
+def llama_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One llama.cpp llama-server (3 slots, continuous batching, the packaged 0.5B model as
+    "qwen2.5-0.5b") for the whole session; its OpenAI base URL."""
+    from tests.servers import llama_server
+
+    with llama_server(tmp_path_factory.mktemp("llama-server"), parallel=3) as server:
+        yield server.url + "/v1"
