@@ -175,12 +175,17 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
         status = st.empty()
         status.caption("Searching the documents…")
         results: list[Answer] = []
+        shown: list[int] = []
+
+        def waiting(ahead: int) -> None:  # every poll while in line
+            if not reader_present():
+                raise ReaderLeft("the reader left while waiting for an answer slot")
+            if not shown or shown[-1] != ahead:
+                shown.append(ahead)
+                status.info(ahead_message(ahead))
+
         stream = context.engine.stream(
-            entry.question,
-            context.groups,
-            turns,
-            context.top_k,
-            on_wait=lambda ahead: status.info(ahead_message(ahead)),
+            entry.question, context.groups, turns, context.top_k, on_wait=waiting
         )
 
         def pieces() -> Iterator[str]:
@@ -198,6 +203,22 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
         entry.answer = results[0] if results else None
         if entry.answer is None:
             entry.error = "The answer was interrupted. Please ask again."
+
+
+class ReaderLeft(Exception):
+    """The browser session ended while its question waited in line."""
+
+
+def reader_present() -> bool:
+    """Is this run's browser session still connected? (A closed tab's run is stopped by
+    Streamlit at its next page update; in line there is none, so the gate asks here.)"""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(ctx.session_id)
 
 
 def audit(entry: ChatEntry, context: ChatContext) -> None:

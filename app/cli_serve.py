@@ -32,7 +32,9 @@ def serve_model(
     console = Console(stderr=True)
     try:
         settings = load_settings(
-            llm_model=model, llm_server_parallel=parallel, llm_server_host=host,
+            llm_model=model,
+            llm_server_parallel=parallel,
+            llm_server_host=host,
             llm_server_port=port,
         )
         resolved = resolve_model(settings.llm_model, settings.models_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+
 import streamlit as st
 
 from app.feedback import FeedbackLog
@@ -12,8 +13,8 @@ from rag_core.admission import AnswerGate
 from rag_core.embeddings import Embedder
 from rag_core.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
-from rag_core.telemetry import serve_metrics
 from rag_core.store import StoreUnavailable, VectorStore, list_collections, open_store
+from rag_core.telemetry import serve_metrics
 from rag_core.types import ConfigurationError, RagdeskError
 
 

@@ -3,13 +3,13 @@
     .venv/bin/python benchmarks/chat_load.py --users 8 --questions data/eval/sample-qa.jsonl \
         [--docs data/sample] [--model qwen2.5-0.5b] [--parallel 8] [--answer-tokens 160] --json
 
-Starts llama.cpp's llama-server (`--parallel`, continuous batching) on a free port, indexes
-`--docs` into a fresh embedded Qdrant, then asks the same questions twice through
+Indexes `--docs` into a fresh embedded Qdrant, then asks the same questions twice through
 `AnswerEngine` on the OpenAI-compatible backend (real retrieval, prompt, streaming,
-citations): first one after another (`serial_total_s`), then N users at once, each in its
-own thread (`total_s`). The server's prompt caches are erased before each phase so
-neither inherits the other's; within a phase the fixed system prompt's KV cache is
-reused (`cache_prompt`). The questions file is JSONL with a "question" (or "text") field,
+citations) against llama.cpp's llama-server (`--parallel`, continuous batching) on a free
+port: first one after another (`serial_total_s`), then N users at once, each in its own
+thread (`total_s`). Each phase gets a freshly started server, so neither inherits the
+other's prompt caches; within a phase the fixed system prompt's KV cache is reused
+(`cache_prompt`). The questions file is JSONL with a "question" (or "text") field,
 or plain lines; user i asks questions i, i+N, ... (`--per-user` each, cycled).
 
 Prints one JSON object: users, answered, errors, ttft_p50_s, ttft_p95_s, total_s,
@@ -28,7 +28,8 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from ingest.pipeline import run_ingest  # noqa: E402
 from rag_core.answer import Answer, AnswerEngine  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
 from rag_core.llm import load_chat_model  # noqa: E402
-from rag_core.model_files import resolve_model  # noqa: E402
+from rag_core.model_files import ResolvedModel, resolve_model  # noqa: E402
 from rag_core.model_server import ModelServer  # noqa: E402
 from rag_core.retrieval import Retriever, search_spec  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
@@ -109,14 +110,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def erase_slot_caches(url: str, parallel: int) -> None:
-    """Forget every slot's prompt cache, so a phase starts as cold as the other one did."""
-    for slot in range(parallel):
-        request = urllib.request.Request(f"{url}/slots/{slot}?action=erase", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-
-
 def run_phase(engine: AnswerEngine, plan: list[list[str]]) -> tuple[float, list[Asked]]:
     """Each inner list is one user's questions, asked in order; users run at once."""
     results: list[list[Asked]] = [[] for _ in plan]
@@ -132,6 +125,22 @@ def run_phase(engine: AnswerEngine, plan: list[list[str]]) -> tuple[float, list[
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, [r for per_user in results for r in per_user]
+
+
+@contextmanager
+def _engine(
+    retriever: Retriever, base: Settings, model: ResolvedModel, data: Path
+) -> Iterator[AnswerEngine]:
+    """A fresh llama-server (cold caches) and the answer engine over it."""
+    with ModelServer(model, base, "127.0.0.1", free_port(), data / "server.log") as server:
+        settings = base.model_copy(
+            update={
+                "llm_backend": "openai",
+                "llm_base_url": server.url + "/v1",
+                "llm_model": model.name,
+            }
+        )
+        yield AnswerEngine(retriever, load_chat_model(settings), settings)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,31 +160,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         )
         resolved = resolve_model(args.model, REPO / "data" / "models")
         embedder = Embedder(Settings(data_dir=args.cache or data))
-        with (
-            ModelServer(resolved, base, "127.0.0.1", free_port(), data / "server.log") as server,
-            EdgeStore(base.qdrant_dir, base.collection) as store,
-        ):
+        with EdgeStore(base.qdrant_dir, base.collection) as store:
             report = run_ingest(args.docs, base, store, embedder)
-            settings = base.model_copy(
-                update={
-                    "llm_backend": "openai",
-                    "llm_base_url": server.url + "/v1",
-                    "llm_model": resolved.name,
-                }
-            )
-            engine = AnswerEngine(
-                Retriever(store, embedder, search_spec(settings)),
-                load_chat_model(settings),
-                settings,
-            )
+            retriever = Retriever(store, embedder, search_spec(base))
             total = args.users * args.per_user
             asked = [questions[i % len(questions)] for i in range(total)]
             plan = [asked[u :: args.users] for u in range(args.users)]
             load_before = os.getloadavg()[0]
-            erase_slot_caches(server.url, parallel)
-            serial_s, serial = run_phase(engine, [asked])
-            erase_slot_caches(server.url, parallel)
-            total_s, concurrent = run_phase(engine, plan)
+            with _engine(retriever, base, resolved, data) as engine:
+                serial_s, serial = run_phase(engine, [asked])
+            with _engine(retriever, base, resolved, data) as engine:
+                total_s, concurrent = run_phase(engine, plan)
         embedder.close()
 
     ok = [r for r in concurrent if r.error is None]

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from rag_core import telemetry
 from rag_core.types import RagdeskError
 
-WaitCallback = Callable[[int], None]  # called with the number of answers ahead, as it changes
+# Called while waiting, at every poll, with the number of answers ahead; raising from it
+# leaves the line (a reader who is gone).
+WaitCallback = Callable[[int], None]
 
 
 class Busy(RagdeskError):
@@ -124,7 +126,6 @@ class AnswerGate:
             telemetry.QUEUE_DEPTH.dec()
 
     def _wait_in_line(self, ticket: int, started: float, on_wait: WaitCallback | None) -> Lease:
-        told = -1
         while True:
             with self._cond:
                 self._reclaim_expired()
@@ -139,9 +140,8 @@ class AnswerGate:
                         f"{self._queue_timeout:.0f} s. Please ask again in a minute."
                     )
                 ahead = position + 1  # the queued ones before us, then one answer finishing
-            if on_wait is not None and ahead != told:
+            if on_wait is not None:
                 on_wait(ahead)  # outside the lock: it may draw on a page
-                told = ahead
             with self._cond:
                 self._cond.wait(self._poll)
 

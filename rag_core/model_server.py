@@ -84,7 +84,7 @@ def server_command(
         "--seed",
         str(settings.llm_seed),
         "--n-gpu-layers",
-        str(settings.llm_gpu_layers if settings.llm_gpu_layers >= 0 else 999),
+        str(settings.llm_gpu_layers) if settings.llm_gpu_layers >= 0 else "all",
         "--metrics",  # llama.cpp's own Prometheus metrics at /metrics
         "--no-webui",
     ]

@@ -112,4 +112,3 @@ def test_worker_process_ingests_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert worker.returncode == 0, output
     assert "SIGTERM: stopping after the current file" in output and "stopped" in output
     assert json.loads(status_file.read_text())["state"] == "stopped"
-

@@ -32,7 +32,11 @@ def test_slots_are_shared_and_the_line_is_told_how_many_are_ahead() -> None:
     order: list[str] = []
 
     def waiter(name: str) -> None:
-        with gate.slot(heard[name].append):
+        def told(ahead: int) -> None:
+            if not heard[name] or heard[name][-1] != ahead:
+                heard[name].append(ahead)
+
+        with gate.slot(told):
             order.append(name)
 
     first = threading.Thread(target=waiter, args=("first",))
@@ -62,9 +66,9 @@ def test_a_full_line_turns_the_next_question_away_with_a_clear_message() -> None
     holder = threading.Thread(target=hold, args=(gate, release, entered))
     holder.start()
     assert entered.wait(5)
-    with pytest.raises(Busy, match=r"busy: 1 answer being written and 0 questions waiting.*ask again"):
-        with gate.slot():
-            pass
+    full = r"busy: 1 answer being written and 0 questions waiting.*ask again"
+    with pytest.raises(Busy, match=full), gate.slot():
+        pass
     release.set()
     holder.join(5)
     with gate.slot() as lease:  # free again
@@ -77,9 +81,8 @@ def test_waiting_too_long_gives_up_and_leaves_the_line() -> None:
     holder = threading.Thread(target=hold, args=(gate, release, entered))
     holder.start()
     assert entered.wait(5)
-    with pytest.raises(Busy, match="no answer slot became free in 0 s"):
-        with gate.slot():
-            pass
+    with pytest.raises(Busy, match="no answer slot became free in 0 s"), gate.slot():
+        pass
     assert gate.queued == 0
     release.set()
     holder.join(5)
@@ -99,3 +102,20 @@ def test_a_slot_held_past_its_timeout_is_reclaimed() -> None:
     release.set()
     stuck.join(5)
     assert gate.in_progress == 0
+
+
+def test_a_waiter_who_left_leaves_the_line() -> None:
+    gate = AnswerGate(slots=1, max_queued=3, queue_timeout_s=30, hold_timeout_s=60, poll_s=0.02)
+    release, entered = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold, args=(gate, release, entered))
+    holder.start()
+    assert entered.wait(5)
+
+    def gone(ahead: int) -> None:
+        raise ConnectionAbortedError("the browser tab was closed")
+
+    with pytest.raises(ConnectionAbortedError), gate.slot(gone):
+        pass
+    assert gate.queued == 0
+    release.set()
+    holder.join(5)
