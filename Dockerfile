@@ -15,7 +15,7 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
 # llama-server (continuous batching, `ragdesk serve-model`) from the same llama.cpp sources
 COPY scripts/build-llama-server.sh scripts/
-RUN install -m 0755 "$(RAGDESK_LLAMA_NATIVE=OFF scripts/build-llama-server.sh)" /opt/llama-server
+RUN install -m 0755 "$(GGML_NATIVE=OFF scripts/build-llama-server.sh)" /opt/llama-server
 COPY rag_core rag_core
 COPY ingest ingest
 COPY app app

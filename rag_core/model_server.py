@@ -31,10 +31,10 @@ BUILD_SCRIPT = "scripts/build-llama-server.sh"
 
 
 def cache_dir() -> Path:
+    """Where scripts/build-llama-server.sh keeps its builds (the XDG cache convention)."""
     import os
 
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("RAGDESK_LLAMA_SERVER_CACHE", f"{base}/ragdesk/llama-server"))
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ragdesk/llama-server"
 
 
 def find_llama_server(settings: Settings) -> Path:

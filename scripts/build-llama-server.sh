@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 version=$(grep -oE 'llama-cpp-python==[0-9.]+' pyproject.toml | head -1 | cut -d= -f3)
 [ -n "$version" ] || { echo "no llama-cpp-python pin in pyproject.toml" >&2; exit 2; }
-native=${RAGDESK_LLAMA_NATIVE:-ON}  # OFF: runs on any x86-64 CPU (the Docker image)
-cache=${RAGDESK_LLAMA_SERVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ragdesk/llama-server}
+native=${GGML_NATIVE:-ON}  # OFF: runs on any x86-64 CPU (the Docker image)
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/ragdesk/llama-server
 dest="$cache/$version-native-$native"
 if [ -x "$dest/llama-server" ]; then
   echo "$dest/llama-server"
@@ -30,7 +30,7 @@ cmake -S "$src" -B "$work/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE="$native" -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >&2
-cmake --build "$work/build" --target llama-server -j "${RAGDESK_BUILD_JOBS:-$(nproc)}" >&2
+cmake --build "$work/build" --target llama-server -j "${BUILD_JOBS:-$(nproc)}" >&2
 mkdir -p "$dest"
 install -m 0755 "$work/build/bin/llama-server" "$dest/llama-server.tmp"
 mv "$dest/llama-server.tmp" "$dest/llama-server"

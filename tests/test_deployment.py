@@ -128,7 +128,7 @@ def test_llm_server_profile_runs_serve_model(compose: dict[str, Any]) -> None:
     assert llm["expose"] == [llm["environment"]["RAGDESK_LLM_SERVER_PORT"]]
     assert "/health" in " ".join(llm["healthcheck"]["test"])
     text = DOCKERFILE.read_text()
-    assert "RAGDESK_LLAMA_NATIVE=OFF scripts/build-llama-server.sh" in text, "portable build"
+    assert "GGML_NATIVE=OFF scripts/build-llama-server.sh" in text, "portable build"
     assert "/usr/local/bin/llama-server" in text
 
 
