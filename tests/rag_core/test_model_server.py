@@ -125,7 +125,8 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
         "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
         "RAGDESK_LLM_CONTEXT_TOKENS": "1024",
     }
-    command = [sys.executable, "-m", "app.cli", "serve-model", "--port", str(port)]
+    ragdesk = str(Path(sys.executable).parent / "ragdesk")
+    command = [ragdesk, "serve-model", "--port", str(port)]
     cli = subprocess.Popen(
         [*command, "--parallel", "1"],
         cwd=REPO,
