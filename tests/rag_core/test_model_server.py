@@ -37,7 +37,7 @@ Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals
 
 Train journeys under four hours are booked in second class.
 """
-SYSTEM = "You are a careful assistant for the travel office. " * 30  # a long fixed prefix
+SYSTEM = "You are a careful assistant for the travel office. " * 40  # a long fixed prefix
 
 
 def server_settings(url: str, tmp_path: Path, **extra: object) -> Settings:
