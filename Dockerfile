@@ -13,6 +13,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
+# llama-server (continuous batching, `ragdesk serve-model`) from the same llama.cpp sources
+COPY scripts/build-llama-server.sh scripts/
+RUN install -m 0755 "$(GGML_NATIVE=OFF scripts/build-llama-server.sh)" /opt/llama-server
 COPY rag_core rag_core
 COPY ingest ingest
 COPY app app
@@ -29,6 +32,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 tini \
     && useradd --create-home --uid 10001 ragdesk \
     && mkdir -p /data /models /inbox && chown ragdesk /data /models /inbox
 COPY --from=build /venv /venv
+COPY --from=build /opt/llama-server /usr/local/bin/llama-server
 COPY .streamlit /app/.streamlit
 COPY app/streamlit_app.py /app/app/streamlit_app.py
 WORKDIR /app
@@ -37,7 +41,7 @@ ENV PATH=/venv/bin:$PATH \
     RAGDESK_DATA_DIR=/data \
     RAGDESK_MODELS_PATH=/models \
     HF_HUB_DISABLE_TELEMETRY=1
-EXPOSE 8501
+EXPOSE 8501 8080 9100
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"
 ENTRYPOINT ["tini", "--"]

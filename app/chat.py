@@ -11,6 +11,7 @@ import streamlit as st
 from app import rendering
 from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
+from rag_core.admission import ahead_message
 from rag_core.answer import Answer, AnswerEngine, Turn, source_json
 from rag_core.audit import AuditLog
 from rag_core.prompt import NOT_FOUND
@@ -47,7 +48,6 @@ class ChatContext:
     model_available: bool
     user: str
     audit: AuditLog
-    model_busy: bool = False
 
 
 def history(entries: list[ChatEntry]) -> list[Turn]:
@@ -182,24 +182,52 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
             entry.answer.timings["retrieval_ms"] = retrieval.milliseconds
             return
         status = st.empty()
-        if context.model_busy:
-            status.info("Another question is being answered: yours is queued and starts next.")
-        else:
-            status.caption("Searching the documents…")
+        status.caption("Searching the documents…")
         results: list[Answer] = []
+        shown: list[int] = []
+
+        def waiting(ahead: int) -> None:  # every poll while in line
+            if not reader_present():
+                raise ReaderLeft("the reader left while waiting for an answer slot")
+            if not shown or shown[-1] != ahead:
+                shown.append(ahead)
+                status.info(ahead_message(ahead))
+
+        stream = context.engine.stream(
+            entry.question, context.groups, turns, context.top_k, on_wait=waiting
+        )
 
         def pieces() -> Iterator[str]:
-            for item in context.engine.stream(entry.question, context.groups, turns, context.top_k):
+            for item in stream:
                 if isinstance(item, Answer):
                     results.append(item)
                     return
                 status.empty()
                 yield item
 
-        st.write_stream(pieces())
+        try:
+            st.write_stream(pieces())
+        finally:  # a reader who left stops the run here: free the answer slot at once
+            stream.close()
         entry.answer = results[0] if results else None
         if entry.answer is None:
             entry.error = "The answer was interrupted. Please ask again."
+
+
+class ReaderLeft(Exception):
+    """The browser session ended while its question waited in line."""
+
+
+def reader_present() -> bool:
+    """Is this run's browser session still connected? (A closed tab's run is stopped by
+    Streamlit at its next page update; in line there is none, so the gate asks here.)"""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not Runtime.exists():
+        return True
+    return Runtime.instance().is_active_session(ctx.session_id)
 
 
 def audit(entry: ChatEntry, context: ChatContext) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli_admin import audit, users_app
+from app.cli_serve import serve_model
 from ingest.cli import (
     EXIT_CONFIG,
     CollectionOption,
@@ -34,6 +35,7 @@ model_app = typer.Typer(help="Generation models: list presets, fetch the product
 app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
 app.command("audit")(audit)
+app.command("serve-model")(serve_model)
 
 
 @model_app.command("list")

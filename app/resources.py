@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
 
 from app.feedback import FeedbackLog
+from rag_core.admission import AnswerGate
 from rag_core.embeddings import Embedder
 from rag_core.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
 from rag_core.store import VectorStore, list_collections, open_store
-from rag_core.types import ModelUnavailable, RagdeskError, StoreUnavailable, StoreUnreachable
+from rag_core.telemetry import serve_metrics
+from rag_core.types import (
+    ModelUnavailable,
+    RagdeskError,
+    StoreUnavailable,
+    StoreUnreachable,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     label: str
-    production: bool
+    production: bool | None
     notice: str | None
 
 
@@ -76,11 +82,34 @@ def get_model(settings: Settings) -> ChatModel:
     return _load_model(_key(settings, *MODEL_FIELDS), settings)
 
 
-def model_info(model: Any) -> ModelInfo:
-    label = getattr(model, "label", None) or getattr(model, "name", "model")
-    return ModelInfo(
-        label, bool(getattr(model, "production", False)), getattr(model, "notice", None)
+def model_info(model: ChatModel) -> ModelInfo:
+    return ModelInfo(model.label, model.production, model.notice)
+
+
+GATE_FIELDS = ("max_concurrent_answers", "max_queued_answers", "queue_timeout_s")
+
+
+@st.cache_resource(show_spinner=False)
+def _gate(key: str, slots: int, _settings: Settings) -> AnswerGate:
+    return AnswerGate(
+        slots,
+        _settings.max_queued_answers,
+        _settings.queue_timeout_s,
+        _settings.answer_timeout_s,
     )
+
+
+def get_gate(settings: Settings, model: ChatModel) -> AnswerGate:
+    """The process's one admission gate for this model: every session waits in the same
+    line. A model that answers one at a time gets one slot (the others see their place)."""
+    slots = min(settings.max_concurrent_answers, model.parallel)
+    return _gate(_key(settings, *MODEL_FIELDS, *GATE_FIELDS, "answer_timeout_s"), slots, settings)
+
+
+@st.cache_resource(show_spinner=False)
+def start_metrics(host: str, port: int | None, _settings: Settings) -> int | None:
+    """The Prometheus endpoint, once per process (RAGDESK_METRICS_PORT; unset: none)."""
+    return serve_metrics(_settings)
 
 
 @st.cache_resource(show_spinner=False)

@@ -50,6 +50,7 @@ def _who(user: User, settings: Settings) -> None:
 def main() -> None:
     st.set_page_config(page_title="ragdesk", page_icon=":material/quick_reference_all:")
     base = _settings()
+    resources.start_metrics(base.metrics_host, base.metrics_port, base)
     user = auth.current_user(base)
     conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
 
@@ -84,9 +85,7 @@ def main() -> None:
             model_error = resources.friendly(exc, settings)
         info = resources.model_info(model) if model else None
         chunks = sidebar.show_status(
-            store,
-            info.label if info else "unavailable",
-            info.production if info and settings.llm_backend == "llama_cpp" else None,
+            store, info.label if info else "unavailable", info.production if info else None
         )
         sidebar.show_worker(read_worker_status(worker_status_path(settings, collection)))
         choices = sidebar.search_choices(settings)
@@ -110,8 +109,9 @@ def main() -> None:
     spec = search_spec(
         settings.model_copy(update={"retrieval_mode": "hybrid" if choices.hybrid else "dense"})
     )
+    gate = resources.get_gate(settings, model) if model else None
     context = chat.ChatContext(
-        engine=AnswerEngine(Retriever(store, embedder, spec), model, settings),
+        engine=AnswerEngine(Retriever(store, embedder, spec), model, settings, gate),
         groups=user.search_groups,
         user=user.name,
         audit=AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups),
@@ -119,7 +119,6 @@ def main() -> None:
         roots=document_roots(settings, store.meta()),
         feedback=resources.get_feedback_log(str(settings.feedback_path.resolve())),
         model_available=model is not None,
-        model_busy=bool(getattr(model, "busy", False)),
     )
     entries = conversations.setdefault(collection, [])
     for entry in entries:

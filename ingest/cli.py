@@ -65,6 +65,7 @@ def watch_folder(root: Path, settings: Settings, console: Console) -> None:
 
     from ingest.watch import Watcher
     from rag_core.embeddings import Embedder
+    from rag_core.telemetry import serve_metrics
 
     if not root.is_dir():
         raise RagdeskError(f"{root} is not a folder")
@@ -87,6 +88,9 @@ def watch_folder(root: Path, settings: Settings, console: Console) -> None:
             console.print(failures_table(report))
 
     embedder = Embedder(settings)
+    port = serve_metrics(settings)
+    if port is not None:
+        console.print(f"metrics on http://{settings.metrics_host}:{port}/metrics")
     try:
         with open_store(settings) as store:
             if settings.rebuild:

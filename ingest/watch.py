@@ -26,6 +26,7 @@ from ingest.pipeline import IngestReport, fs_permissions, open_manifest, run_ing
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import VectorStore
+from rag_core.telemetry import record_ingest
 from rag_core.types import now_iso
 
 Stamp = tuple[int, int]  # (size, mtime_ns)
@@ -170,6 +171,7 @@ class Watcher:
         self.status.last_run = now_iso()
         self.status.last_report = report.to_json()
         self.status.save(self.status_path)
+        record_ingest(report)
         if self._on_report is not None:
             self._on_report(report)
         return report

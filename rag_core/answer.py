@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag_core import telemetry
+from rag_core.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.citations import Citation, cite
 from rag_core.llm import ChatModel, GenerationStats
 from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
@@ -97,7 +100,16 @@ def source_json(n: int, source: Source) -> dict[str, Any]:
 
 
 class AnswerEngine:
-    def __init__(self, retriever: Retriever, model: ChatModel | None, settings: Settings) -> None:
+    """One per request or per session (it holds no per-question state); the model and the
+    gate are the process's shared ones."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        model: ChatModel | None,
+        settings: Settings,
+        gate: AnswerGate | None = None,
+    ) -> None:
         self._retriever = retriever
         self._model = model
         self._settings = settings
@@ -106,6 +118,7 @@ class AnswerEngine:
             if settings.verify_citations
             else None
         )
+        self._gate = gate
 
     def retrieve(
         self,
@@ -151,12 +164,19 @@ class AnswerEngine:
         groups: Sequence[str],
         history: Sequence[Turn] = (),
         k: int | None = None,
+        on_wait: WaitCallback | None = None,
     ) -> Iterator[str | Answer]:
+        """Pieces of the answer as they are written, then the `Answer`. With a gate, the
+        model part waits for a slot (`on_wait` hears how many answers are ahead); closing
+        this generator early (a reader who left) frees the slot at once."""
         started = time.perf_counter()
+        telemetry.QUESTIONS.inc()
         query, retrieval, refused = self.retrieve(question, groups, history, k)
         answer = Answer(question=question, search_query=query, sources=retrieval.sources)
         answer.timings["retrieval_ms"] = retrieval.milliseconds
+        telemetry.RETRIEVAL_SECONDS.observe(retrieval.milliseconds / 1000)
         if refused or self._model is None:
+            telemetry.REFUSALS.labels("not_found").inc()
             answer.refused = True
             answer.text = NOT_FOUND
             answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
@@ -176,20 +196,37 @@ class AnswerEngine:
         stats = GenerationStats()
         prompt_ready = time.perf_counter()
         pieces: list[str] = []
-        for piece in model.stream_chat(prompt.messages, self._settings.answer_tokens, stats):
-            pieces.append(piece)
-            yield piece
+        with self._slot(on_wait) as lease:
+            waited_ms = lease.waited_s * 1000 if lease else 0.0
+            try:
+                for piece in model.stream_chat(
+                    prompt.messages, self._settings.answer_tokens, stats
+                ):
+                    if lease is not None and lease.expired():
+                        raise AnswerTimeout(
+                            f"the answer took longer than {self._settings.answer_timeout_s:.0f} "
+                            "s and was stopped; please ask again"
+                        )
+                    pieces.append(piece)
+                    yield piece
+            except Exception:
+                telemetry.MODEL_ERRORS.inc()
+                raise
         raw = "".join(pieces).strip()
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
         if answer.refused:  # includes a model that produced nothing usable
             answer.text, answer.citations = NOT_FOUND, []
+            telemetry.REFUSALS.labels("model").inc()
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:
             answer.text, answer.citations = INJECTION_REFUSAL, []
+            telemetry.REFUSALS.labels("injection").inc()
         elif not answer.refused:
             self.verify(answer, prompt)
-        _record_timings(answer, stats, prompt, started, prompt_ready)
+        stats.queued_ms += waited_ms
+        _record_timings(answer, stats, prompt, started, prompt_ready, waited_ms)
+        _observe(answer)
         yield answer
 
     def verify(self, answer: Answer, prompt: Prompt) -> None:
@@ -203,6 +240,9 @@ class AnswerEngine:
             answer.text, answer.citations = cite(verification.text, prompt.sources)
         answer.checks = verification.checks
         answer.timings["verify_ms"] = (time.perf_counter() - started) * 1000
+
+    def _slot(self, on_wait: WaitCallback | None) -> AbstractContextManager[Lease | None]:
+        return self._gate.slot(on_wait) if self._gate is not None else nullcontext()
 
     def ask(self, question: str, groups: Sequence[str], history: Sequence[Turn] = ()) -> Answer:
         result = None
@@ -234,16 +274,30 @@ def _followed_injection(text: str, prompt: Prompt, question: str) -> bool:
     return bool(leaked_words(text, removed, allowed))
 
 
+def _observe(answer: Answer) -> None:
+    telemetry.TTFT_SECONDS.observe(answer.timings["time_to_first_token_ms"] / 1000)
+    if answer.timings["tokens_per_s"] > 0:
+        telemetry.TOKENS_PER_SECOND.observe(answer.timings["tokens_per_s"])
+    telemetry.GENERATED_TOKENS.inc(answer.timings["generation_tokens"])
+
+
 def _record_timings(
-    answer: Answer, stats: GenerationStats, prompt: Prompt, started: float, prompt_ready: float
+    answer: Answer,
+    stats: GenerationStats,
+    prompt: Prompt,
+    started: float,
+    prompt_ready: float,
+    waited_ms: float = 0.0,
 ) -> None:
+    # stats.first_token_ms counts from the model call, which starts after the slot wait
+    first_token_ms = (prompt_ready - started) * 1000 + waited_ms + stats.first_token_ms
     answer.timings.update(
         {
             "prompt_tokens": float(prompt.tokens),
             "prompt_eval_tokens": float(stats.prompt_tokens),
             "prompt_eval_ms": stats.prompt_eval_ms,
             "queued_ms": stats.queued_ms,
-            "time_to_first_token_ms": (prompt_ready - started) * 1000 + stats.first_token_ms,
+            "time_to_first_token_ms": first_token_ms,
             "generation_tokens": float(stats.completion_tokens),
             "tokens_per_s": stats.tokens_per_second,
             "total_ms": (time.perf_counter() - started) * 1000,

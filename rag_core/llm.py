@@ -1,9 +1,13 @@
-"""Generation backends behind one small protocol.
+"""Generation backends behind one small protocol, chosen from one table (`BACKENDS`).
 
 `LlamaCppChat` runs any GGUF in-process with llama-cpp-python; the chat template comes from
 the GGUF's own metadata. Calls are serialized by a lock (one llama.cpp context is not
 re-entrant), and the fixed system prompt stays in the KV cache between questions because
 llama-cpp-python reuses the longest common token prefix of consecutive prompts.
+
+`OpenAICompatibleChat` talks to a server (llama.cpp's `llama-server` with continuous
+batching, vLLM, TGI): no lock, so several answers stream at once; `cache_prompt` asks
+llama-server to keep the fixed system prompt's KV cache between requests.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,8 +44,19 @@ class GenerationStats:
 
 
 class ChatModel(Protocol):
+    """What the answer pipeline and the chat need from a generation backend."""
+
     name: str
+    label: str  # shown to users: which model answers
+    production: bool | None  # the production model? None: unknown (a remote server)
+    notice: str | None  # a caveat to show (e.g. "small fallback model")
     context_tokens: int
+    parallel: int  # answers it generates at once (1: one at a time, the others queue)
+
+    @property
+    def busy(self) -> bool:
+        """A new question would wait for another one to finish."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -67,6 +82,7 @@ class LlamaCppChat:
             verbose=False,
         )
         self.context_tokens = self._llama.n_ctx()
+        self.parallel = 1
         self._temperature = settings.llm_temperature
         self._lock = threading.Lock()
 
@@ -134,8 +150,9 @@ class OpenAICompatibleChat:
     """Any OpenAI-compatible server (vLLM, TGI, llama.cpp server, a Mistral endpoint), for
     deployments that outgrow one machine. Streams server-sent events."""
 
-    production = True
+    production: bool | None = None  # whatever the server serves
     notice: str | None = None
+    busy = False  # the server queues and batches; admission is ragdesk's AnswerGate
 
     def __init__(self, settings: Settings) -> None:
         import httpx
@@ -152,7 +169,9 @@ class OpenAICompatibleChat:
         self.name = settings.llm_model if settings.llm_model != "auto" else "default"
         self.label = f"{self.name} at {self._base}"
         self.context_tokens = settings.llm_context_tokens
+        self.parallel = settings.max_concurrent_answers
         self._temperature = settings.llm_temperature
+        self._cache_prompt = settings.llm_cache_prompt
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 3 + 1  # no tokenizer here: a conservative estimate
@@ -171,6 +190,8 @@ class OpenAICompatibleChat:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if self._cache_prompt:  # llama-server: reuse the KV cache of the common prefix
+            body["cache_prompt"] = True
         try:
             yield from self._events(body, stats, started)
         except httpx.TransportError as exc:
@@ -197,6 +218,7 @@ class OpenAICompatibleChat:
                 event = json.loads(line[5:])
                 usage = event.get("usage") or {}
                 stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
+                _read_server_timings(event.get("timings"), stats)
                 for choice in event.get("choices") or []:
                     delta = (choice.get("delta") or {}).get("content")
                     if delta:
@@ -206,11 +228,28 @@ class OpenAICompatibleChat:
                         yield delta
 
 
-def load_chat_model(settings: Settings) -> LlamaCppChat | OpenAICompatibleChat:
-    """The configured generation backend, loaded once per process by the caller."""
+def _read_server_timings(timings: dict[str, Any] | None, stats: GenerationStats) -> None:
+    """llama-server's own per-request timings (prompt tokens actually evaluated: a cached
+    prefix is not counted)."""
+    if not timings:
+        return
+    stats.prompt_tokens = int(timings.get("prompt_n", stats.prompt_tokens))
+    stats.prompt_eval_ms = float(timings.get("prompt_ms", stats.prompt_eval_ms))
+    stats.decode_ms = float(timings.get("predicted_ms", stats.decode_ms))
+
+
+def _llama_cpp(settings: Settings) -> ChatModel:
     from rag_core.model_files import resolve_model
 
-    if settings.llm_backend == "openai":
-        return OpenAICompatibleChat(settings)
-    resolved = resolve_model(settings.llm_model, settings.models_dir)
-    return LlamaCppChat(resolved, settings)
+    return LlamaCppChat(resolve_model(settings.llm_model, settings.models_dir), settings)
+
+
+BACKENDS: dict[str, Callable[[Settings], ChatModel]] = {
+    "llama_cpp": _llama_cpp,
+    "openai": OpenAICompatibleChat,
+}
+
+
+def load_chat_model(settings: Settings) -> ChatModel:
+    """The configured generation backend, loaded once per process by the caller."""
+    return BACKENDS[settings.llm_backend](settings)

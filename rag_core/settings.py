@@ -112,6 +112,27 @@ class Settings(BaseSettings):
     # a number or name the passage lacks, it is re-cited to a source that backs it, or marked.
     verify_citations: bool = True
     support_threshold: float = Field(default=0.7, ge=0, le=1)
+    # OpenAI-compatible backend: ask the server to reuse the KV cache of the prompt's common
+    # prefix (the fixed system prompt). llama-server honours it; others ignore the field.
+    llm_cache_prompt: bool = True
+    # `ragdesk serve-model` (llama.cpp's llama-server, continuous batching): slots answered
+    # at once, where it listens, and the binary (default: scripts/build-llama-server.sh's).
+    llm_server_parallel: int = Field(default=4, ge=1, le=64)
+    llm_server_host: str = "127.0.0.1"
+    llm_server_port: int = Field(default=8080, ge=1, le=65535)
+    llm_server_binary: Path | None = None
+
+    # Admission: answers generated at once per chat process (the in-process llama.cpp model
+    # answers one at a time whatever this says), how many may wait, and how long an answer
+    # may hold its slot (an abandoned stream frees it at the latest then).
+    max_concurrent_answers: int = Field(default=4, ge=1, le=256)
+    max_queued_answers: int = Field(default=16, ge=0, le=10_000)
+    answer_timeout_s: float = Field(default=300.0, gt=0)
+    queue_timeout_s: float = Field(default=120.0, gt=0, description="Longest wait for a slot.")
+
+    # Prometheus metrics on their own port (chat process and `ingest --watch`); unset: off.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     # Who is asking. open: single user, no sign-in (local quick start); password: users
     # file with bcrypt hashes; header: a reverse proxy's authenticated-user header; ldap:

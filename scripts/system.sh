@@ -7,6 +7,7 @@
 #   antiword, catdoc, libreoffice-* legacy .doc/.xls/.ppt conversion (and making test files)
 #   acl                             getfacl/setfacl: permissions taken from the file share
 #   poppler-utils, imagemagick      rendering test scans
+#   cmake, g++, ninja-build         compiling llama-server (scripts/build-llama-server.sh)
 set -euo pipefail
 packages=(
   chromium
@@ -15,6 +16,7 @@ packages=(
   antiword catdoc libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
   acl
   poppler-utils imagemagick
+  cmake g++ ninja-build
 )
 missing=()
 for package in "${packages[@]}"; do

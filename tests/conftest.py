@@ -92,3 +92,13 @@ def ldap_group_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ldap-map") / "group-map.yaml"
     path.write_text(GROUP_MAP)
     return path
+
+
+@pytest.fixture(scope="session")
+def llama_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One llama.cpp llama-server (3 slots, continuous batching, the packaged 0.5B model as
+    "qwen2.5-0.5b") for the whole session; its OpenAI base URL."""
+    from tests.servers import llama_server
+
+    with llama_server(tmp_path_factory.mktemp("llama-server"), parallel=3) as server:
+        yield server.url + "/v1"

@@ -1,6 +1,7 @@
-"""Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run), an
-OpenAI-compatible model server (python -m llama_cpp.server), and Debian's chromium; and one
-fault injector: a scripted OpenAI-compatible server whose "model" writes a given answer."""
+"""Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run),
+OpenAI-compatible model servers (python -m llama_cpp.server, and llama.cpp's llama-server
+with continuous batching), and Debian's chromium; and one fault injector: a scripted
+OpenAI-compatible server whose "model" writes a given answer."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from typing import Any
 import pytest
 
 from rag_core.model_files import resolve_model
+from rag_core.model_server import ModelServer
+from rag_core.settings import Settings
+from rag_core.types import ConfigurationError
 from tests.conftest import REPO
 
 CHROMIUM = Path(os.environ.get("RAGDESK_CHROMIUM", "/usr/bin/chromium"))
@@ -142,12 +146,31 @@ def model_server(log_dir: Path) -> Iterator[str]:
         yield url
 
 
-def start_worker(inbox: Path, data: Path) -> subprocess.Popen[str]:
+@contextmanager
+def llama_server(log_dir: Path, parallel: int) -> Iterator[ModelServer]:
+    """llama.cpp's llama-server (scripts/build-llama-server.sh) with the packaged 0.5B model
+    and `parallel` slots; its model name is the preset's, "qwen2.5-0.5b"."""
+    settings = Settings(llm_server_parallel=parallel, llm_seed=7, llm_context_tokens=4096)
+    try:
+        server = ModelServer(
+            resolve_model("qwen2.5-0.5b", REPO / "data" / "models"),
+            settings,
+            "127.0.0.1",
+            free_port(),
+            log_dir / "llama-server.log",
+        )
+    except ConfigurationError as exc:
+        pytest.fail(str(exc))
+    with server:
+        yield server
+
+
+def start_worker(inbox: Path, data: Path, **settings: str) -> subprocess.Popen[str]:
     """`ingest INBOX --watch` as its own process, polling fast (0.5 s, settled after 1 s)."""
     return subprocess.Popen(
         [sys.executable, "-m", "ingest.cli", str(inbox), "--watch"],
         cwd=REPO,
-        env=app_env(data, watch_interval_s="0.5", watch_settle_s="1", workers="0"),
+        env=app_env(data, watch_interval_s="0.5", watch_settle_s="1", workers="0", **settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -208,3 +231,20 @@ def scripted_model(reply: Callable[[list[dict[str, str]]], str]) -> Iterator[str
     finally:
         server.shutdown()
         server.server_close()
+
+
+def scrape_metrics(port: int) -> dict[str, float]:
+    """A Prometheus endpoint over HTTP -> {"name{label=value,...}": value} (no buckets)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+        assert reply.status == 200
+        text = reply.read().decode()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if "le" in sample.labels:
+                continue
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return values

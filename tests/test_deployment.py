@@ -27,7 +27,16 @@ def known_env_vars() -> set[str]:
 
 def test_services_and_their_roles(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"qdrant", "model", "app", "ingest-worker", "app-gpu"}
+    assert set(services) == {
+        "qdrant",
+        "model",
+        "app",
+        "ingest-worker",
+        "app-gpu",
+        "llm",
+        "prometheus",
+        "grafana",
+    }
     assert re.fullmatch(r"qdrant/qdrant:v\d+\.\d+\.\d+", services["qdrant"]["image"])
     assert services["ingest-worker"]["command"] == ["ingest", "/inbox", "--watch"]
     assert services["model"]["command"] == ["ragdesk", "model", "pull", "ministral-3-8b"]
@@ -52,10 +61,20 @@ def test_healthchecks_and_start_order(compose: dict[str, Any]) -> None:
 
 def test_volumes_are_named_and_shared_where_they_must_be(compose: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
-    assert declared == {"qdrant-storage", "data", "models", "inbox"}
+    assert declared == {
+        "qdrant-storage",
+        "data",
+        "models",
+        "inbox",
+        "prometheus-data",
+        "grafana-data",
+    }
     for name, service in compose["services"].items():
         for mount in service.get("volumes", []):
             volume = mount.split(":", 1)[0]
+            if volume.startswith("./"):  # a config file or folder from this repository
+                assert (REPO / volume).exists(), f"{name} mounts a missing {volume}"
+                continue
             assert volume in declared, f"{name} mounts an undeclared volume {volume}"
     app, worker = compose["services"]["app"], compose["services"]["ingest-worker"]
     assert "inbox:/inbox" in app["volumes"] and "inbox:/inbox" in worker["volumes"]
@@ -100,3 +119,75 @@ def test_dockerfile_is_multi_stage_and_portable() -> None:
     assert "-DGGML_CUDA=on" in text
     assert "unstructured[pdf]" not in text
     assert "torch==2.13.0" in text, "the CPU torch wheel first, never a CUDA one by accident"
+
+
+def test_llm_server_profile_runs_serve_model(compose: dict[str, Any]) -> None:
+    llm = compose["services"]["llm"]
+    assert llm["profiles"] == ["server"] and llm["command"] == ["ragdesk", "serve-model"]
+    assert llm["environment"]["RAGDESK_LLM_SERVER_HOST"] == "0.0.0.0"
+    assert llm["expose"] == [llm["environment"]["RAGDESK_LLM_SERVER_PORT"]]
+    assert "/health" in " ".join(llm["healthcheck"]["test"])
+    text = DOCKERFILE.read_text()
+    assert "GGML_NATIVE=OFF scripts/build-llama-server.sh" in text, "portable build"
+    assert "/usr/local/bin/llama-server" in text
+
+
+def test_monitoring_profile_scrapes_every_metrics_endpoint(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    prometheus, grafana = services["prometheus"], services["grafana"]
+    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
+    assert re.fullmatch(r"prom/prometheus:v\d+\.\d+\.\d+", prometheus["image"])
+    assert re.fullmatch(r"grafana/grafana:\d+\.\d+\.\d+", grafana["image"])
+    port = services["app"]["environment"]["RAGDESK_METRICS_PORT"]
+    assert services["ingest-worker"]["environment"]["RAGDESK_METRICS_PORT"] == port
+    assert services["app"]["environment"]["RAGDESK_METRICS_HOST"] == "0.0.0.0"
+    config = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {
+        "ragdesk-chat": f"app:{port}",
+        "ragdesk-ingest": f"ingest-worker:{port}",
+        "llama-server": f"llm:{services['llm']['environment']['RAGDESK_LLM_SERVER_PORT']}",
+    }
+
+
+def test_grafana_dashboard_charts_only_metrics_ragdesk_exports() -> None:
+    import json
+
+    from prometheus_client import REGISTRY
+
+    import rag_core.telemetry  # noqa: F401 - registers the metrics
+
+    exported = {
+        sample_name
+        for family in REGISTRY.collect()
+        if family.name.startswith("ragdesk_")
+        for sample_name in _sample_names(family)
+    }
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/ragdesk.json").read_text())
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"ragdesk_[a-z_]+", target["expr"])
+    }
+    assert used and used <= exported, f"unknown metrics: {sorted(used - exported)}"
+    assert {"ragdesk_questions_total", "ragdesk_ingest_failures_total"} <= used
+    provisioning = REPO / "deploy/grafana/provisioning"
+    datasource = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    panels_source = {p["datasource"]["uid"] for p in dashboard["panels"]}
+    assert panels_source == {datasource["datasources"][0]["uid"]}
+
+
+def _sample_names(family: Any) -> set[str]:
+    kinds = {
+        "counter": ["_total"],
+        "histogram": ["_bucket", "_sum", "_count"],
+        "gauge": [""],
+    }
+    return {family.name + suffix for suffix in kinds.get(family.type, [""])}

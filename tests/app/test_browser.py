@@ -17,7 +17,14 @@ import pytest
 from rag_core.embeddings import Embedder
 from tests.app.chat_corpus import ANSWERABLE, build_collection
 from tests.conftest import REPO
-from tests.servers import chat_app, chromium, require_chromium, scripted_model
+from tests.servers import (
+    chat_app,
+    chromium,
+    free_port,
+    require_chromium,
+    scrape_metrics,
+    scripted_model,
+)
 
 OUTPUT = REPO / "tests" / "output"
 
@@ -85,7 +92,7 @@ def test_streamed_answer_grows_before_it_is_final(app_url: str) -> None:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             text = answer.inner_text()
-            if "Searching the documents" not in text and "queued" not in text:
+            if "Searching the documents" not in text and "Busy:" not in text:
                 lengths.append(len(text))
             if page.locator("a.rd-cite, div.rd-source").count():
                 break
@@ -150,3 +157,50 @@ def test_an_unsupported_sentence_is_marked_with_its_tooltip(indexed_data: Path) 
         flagged.hover()
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUTPUT / "chat-unsupported.png"))  # app/assets/ has a copy
+
+
+def test_three_tabs_at_once_all_get_cited_answers(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, llama_server_url: str
+) -> None:
+    """Three employees ask at the same moment; the chat runs on llama-server (continuous
+    batching, 3 slots): all three answers arrive with citations and nobody waited in line."""
+    from playwright.sync_api import expect
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    docs, data = tmp_path_factory.mktemp("tabs-docs"), tmp_path_factory.mktemp("tabs-data")
+    build_collection(docs, data, embedder)
+    metrics_port = free_port()
+    questions = [
+        ANSWERABLE,
+        "Which class do employees book for a flight of three hours?",
+        "Who has to approve business class on a long flight?",
+    ]
+    with (
+        chat_app(
+            data,
+            llm_backend="openai",
+            llm_base_url=llama_server_url,
+            max_concurrent_answers="3",
+            answer_tokens="120",
+            metrics_port=str(metrics_port),
+        ) as url,
+        chromium() as browser,
+    ):
+        pages = [browser.new_context().new_page() for _ in questions]
+        for page in pages:
+            page.goto(url)
+        boxes = [p.get_by_placeholder("Ask a question about the documents") for p in pages]
+        for box in boxes:
+            expect(box).to_be_enabled(timeout=180_000)
+        for box, question in zip(boxes, questions, strict=True):
+            box.fill(question)
+            box.press("Enter")
+        for page in pages:
+            expect(page.locator("a.rd-cite").first).to_be_visible(timeout=300_000)
+            expect(page.locator("div.rd-source").first).to_contain_text("travel-policy.md")
+        pages[0].screenshot(path=str(OUTPUT / "chat-three-tabs.png"), full_page=True)
+        metrics = scrape_metrics(metrics_port)
+    assert metrics["ragdesk_questions_total"] == 3
+    assert metrics["ragdesk_answer_queue_wait_seconds_count"] == 3
+    assert metrics["ragdesk_answer_queue_wait_seconds_sum"] < 1.0, "someone waited in line"
+    assert metrics.get("ragdesk_answers_rejected_total{reason=queue_full}", 0) == 0

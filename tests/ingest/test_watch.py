@@ -1,5 +1,5 @@
 """`ingest --watch`: files are indexed once settled, changes and deletions follow, bad files
-are reported once, and SIGTERM stops the worker cleanly."""
+are reported once, SIGTERM stops the worker cleanly, and its metrics endpoint counts files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ingest.watch import Watcher, read_worker_status
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import EdgeStore
-from tests.servers import start_worker
+from tests.servers import free_port, scrape_metrics, start_worker
 
 NOTE = "# Canteen\n\nThe canteen opens at noon and closes at three.\n"
 
@@ -87,7 +87,8 @@ def test_worker_process_ingests_and_stops_on_sigterm(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     data = tmp_path / "data"
-    worker = start_worker(inbox, data)
+    metrics_port = free_port()
+    worker = start_worker(inbox, data, metrics_port=str(metrics_port))
     status_file = data / "state" / "worker-documents.json"
     try:
         (inbox / "canteen.md").write_text(NOTE)
@@ -101,6 +102,10 @@ def test_worker_process_ingests_and_stops_on_sigterm(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert status and status["last_report"]["files_new"] == 1, status
         assert status["state"] == "watching"
+        metrics = scrape_metrics(metrics_port)  # the worker's Prometheus endpoint, over HTTP
+        assert metrics["ragdesk_ingest_files_total{outcome=indexed}"] == 1
+        assert metrics["ragdesk_ingest_chunks_total"] >= 1
+        assert metrics["ragdesk_ingest_failures_total"] == 0
     finally:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=60)

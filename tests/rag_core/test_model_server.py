@@ -1,0 +1,166 @@
+"""The scale path: llama.cpp's llama-server (continuous batching, built from the vendored
+llama.cpp) serving the packaged 0.5B model, the answer pipeline on the OpenAI-compatible
+backend with admission control, and `ragdesk serve-model` supervising the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ingest.pipeline import run_ingest
+from rag_core.admission import AnswerGate
+from rag_core.answer import Answer, AnswerEngine
+from rag_core.embeddings import Embedder
+from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
+from rag_core.retrieval import Retriever, search_spec
+from rag_core.settings import Settings
+from rag_core.store import EdgeStore
+from tests.conftest import REPO
+from tests.servers import free_port
+
+POLICY = """# Travel policy
+
+## Hotels
+
+Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals.
+
+## Trains
+
+Train journeys under four hours are booked in second class.
+"""
+SYSTEM = "You are a careful assistant for the travel office. " * 40  # a long fixed prefix
+
+
+def server_settings(url: str, tmp_path: Path, **extra: object) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        workers=0,
+        llm_backend="openai",
+        llm_base_url=url,
+        llm_model="qwen2.5-0.5b",
+        llm_temperature=0.0,
+        **extra,
+    )
+
+
+def test_two_answers_stream_at_the_same_time(llama_server_url: str, tmp_path: Path) -> None:
+    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    assert isinstance(model, OpenAICompatibleChat) and not model.busy
+    assert model.label.startswith("qwen2.5-0.5b at ") and model.production is None
+    spans: dict[int, list[float]] = {0: [], 1: []}
+
+    def ask(i: int) -> None:
+        messages = [{"role": "user", "content": f"Count from {i + 1} to 60, one per line."}]
+        for _ in model.stream_chat(messages, 60, GenerationStats()):
+            spans[i].append(time.monotonic())
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    assert len(spans[0]) > 20 and len(spans[1]) > 20
+    first_done = min(spans[0][-1], spans[1][-1])
+    assert max(spans[0][0], spans[1][0]) < first_done, "the second answer waited for the first"
+
+
+def test_the_fixed_system_prompt_is_not_evaluated_twice(
+    llama_server_url: str, tmp_path: Path
+) -> None:
+    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    evaluated = []
+    for question in ("Where do I book trains?", "What does a hotel night cost?"):
+        stats = GenerationStats()
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+        assert "".join(model.stream_chat(messages, 8, stats)).strip()
+        evaluated.append(stats.prompt_tokens)
+    assert evaluated[0] > 300, evaluated
+    assert evaluated[1] < evaluated[0] / 4, f"the cached prefix was evaluated again: {evaluated}"
+
+
+def test_an_abandoned_answer_frees_its_slot_at_once(
+    llama_server_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "travel.md").write_text(POLICY, encoding="utf-8")
+    settings = server_settings(llama_server_url, tmp_path)
+    gate = AnswerGate(slots=1, max_queued=2, queue_timeout_s=60, hold_timeout_s=120)
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        run_ingest(docs, settings, store, embedder)
+        engine = AnswerEngine(
+            Retriever(store, embedder, search_spec(settings)),
+            load_chat_model(settings),
+            settings,
+            gate,
+        )
+        question = "How much is a hotel night reimbursed in a capital?"
+        stream = engine.stream(question, ["*"])
+        assert isinstance(next(stream), str)
+        assert gate.in_progress == 1
+        stream.close()  # the reader left (Streamlit stops the run; the chat closes the stream)
+        assert gate.in_progress == 0
+        started = time.monotonic()
+        items = list(engine.stream(question, ["*"]))
+    final = items[-1]
+    assert isinstance(final, Answer) and "220" in final.text and final.citations
+    assert final.timings["queued_ms"] < 1000 and time.monotonic() - started < 120
+
+
+def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
+    """`ragdesk serve-model` starts the server, restarts it when it dies, stops on SIGTERM."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGDESK_")}
+    env |= {
+        "RAGDESK_MODELS_PATH": str(REPO / "data" / "models"),
+        "RAGDESK_LLM_MODEL": "qwen2.5-0.5b",
+        "RAGDESK_LLM_CONTEXT_TOKENS": "1024",
+    }
+    ragdesk = str(Path(sys.executable).parent / "ragdesk")
+    command = [ragdesk, "serve-model", "--port", str(port)]
+    cli = subprocess.Popen(
+        [*command, "--parallel", "1"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(port, cli)
+        children = psutil.Process(cli.pid).children()
+        assert [c.name() for c in children] == ["llama-server"]
+        children[0].kill()  # a crash
+        children[0].wait(10)
+        time.sleep(1.5)
+        wait_healthy(port, cli)
+        restarted = psutil.Process(cli.pid).children()
+        assert restarted and restarted[0].pid != children[0].pid
+    finally:
+        cli.send_signal(signal.SIGTERM)
+        output, _ = cli.communicate(timeout=60)
+    assert cli.returncode == 0, output
+    assert "ready: 1 slots" in output and "restart" in output and "stopped" in output
+    assert not restarted[0].is_running() or restarted[0].status() == psutil.STATUS_ZOMBIE
+
+
+def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail("llama-server did not become healthy")

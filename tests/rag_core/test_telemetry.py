@@ -1,0 +1,83 @@
+"""The Prometheus endpoint, scraped over HTTP while the real answer path runs (llama-server
+backend, real retrieval): questions, refusals, retrieval time, TTFT, tokens/s, queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.pipeline import run_ingest
+from rag_core.admission import AnswerGate
+from rag_core.answer import AnswerEngine
+from rag_core.embeddings import Embedder
+from rag_core.llm import load_chat_model
+from rag_core.retrieval import Retriever, search_spec
+from rag_core.settings import Settings
+from rag_core.store import EdgeStore
+from rag_core.telemetry import serve_metrics
+from tests.servers import free_port, scrape_metrics
+
+POLICY = """# Canteen
+
+The canteen serves lunch from 11:30 to 14:00. A meal costs 4.50 EUR for employees.
+"""
+
+
+def test_metrics_endpoint_counts_the_answer_path(
+    llama_server_url: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        workers=0,
+        llm_backend="openai",
+        llm_base_url=llama_server_url,
+        llm_model="qwen2.5-0.5b",
+        llm_temperature=0.0,
+        answer_tokens=48,
+        metrics_port=port,
+    )
+    assert serve_metrics(settings) == port
+    assert serve_metrics(settings) == port, "a second call reuses the running endpoint"
+    before = scrape_metrics(port)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "canteen.md").write_text(POLICY, encoding="utf-8")
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        run_ingest(docs, settings, store, embedder)
+        engine = AnswerEngine(
+            Retriever(store, embedder, search_spec(settings)),
+            load_chat_model(settings),
+            settings,
+            AnswerGate(2, 4, 60, 120),
+        )
+        answered = engine.ask("What does a meal in the canteen cost?", ["*"])
+        refused = engine.ask("How do I repair a carburettor?", ["*"])
+    assert not answered.refused and refused.refused
+    after = scrape_metrics(port)
+
+    def grew(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    assert grew("ragdesk_questions_total") == 2
+    assert grew("ragdesk_refusals_total{reason=not_found}") == 1
+    assert grew("ragdesk_retrieval_seconds_count") == 2
+    assert grew("ragdesk_time_to_first_token_seconds_count") == 1
+    assert grew("ragdesk_time_to_first_token_seconds_sum") > 0
+    assert grew("ragdesk_generation_tokens_per_second_count") == 1
+    assert grew("ragdesk_generated_tokens_total") >= 3
+    assert grew("ragdesk_answer_queue_wait_seconds_count") == 1
+    assert after["ragdesk_answers_in_progress"] == 0 and after["ragdesk_answer_queue_depth"] == 0
+    assert "ragdesk_model_errors_total" in after
+    assert "process_resident_memory_bytes" in after, "process metrics come for free"
+
+
+def test_a_taken_port_is_not_fatal(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(data_dir=tmp_path, metrics_port=port)
+        assert serve_metrics(settings) is None
+    assert serve_metrics(Settings(data_dir=tmp_path)) is None, "unset: no endpoint"
