@@ -45,6 +45,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
+    # who refused: "threshold" (nothing relevant enough, no model call) or "model" (it
+    # said "not found" although passages were given); different causes, different fixes
+    refused_by: str | None = None
     flagged_injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -64,6 +67,7 @@ class Answer:
             ],
             "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
             "refused": self.refused,
+            "refused_by": self.refused_by,
             "search_query": self.search_query,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
@@ -137,6 +141,7 @@ class AnswerEngine:
         answer.timings["retrieval_ms"] = retrieval.milliseconds
         if refused or self._model is None:
             answer.refused = True
+            answer.refused_by = "threshold" if refused else "no model"
             answer.text = NOT_FOUND
             answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield answer.text
@@ -150,6 +155,7 @@ class AnswerEngine:
             model.count_tokens,
             model.context_tokens,
             self._settings.answer_tokens,
+            self._settings.passage_margin,
         )
         answer.sources = [p.source for p in prompt.sources]
         stats = GenerationStats()
@@ -162,7 +168,7 @@ class AnswerEngine:
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
         if answer.refused:  # includes a model that produced nothing usable
-            answer.text, answer.citations = NOT_FOUND, []
+            answer.text, answer.citations, answer.refused_by = NOT_FOUND, [], "model"
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:
             answer.text, answer.citations = INJECTION_REFUSAL, []
