@@ -157,6 +157,11 @@ def evaluate_answers(
     engine: AnswerEngine, items: list[QaItem], groups: list[str], retrieve_only: bool
 ) -> dict[str, Any]:
     outcomes = [run_question(engine, item, groups, retrieve_only) for item in items]
+    return report(outcomes, retrieve_only)
+
+
+def report(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str, Any]:
+    """The summary, the same per kind, mean timings (incl. prompt tokens), per question."""
     timings: dict[str, list[float]] = {}
     for outcome in outcomes:
         for key, value in outcome.timings.items():

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
-from app.eval_answers import evaluate_answers, load_qa  # noqa: E402
+from app.eval_answers import QaItem, load_qa, report, run_question  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
 from rag_core.answer import AnswerEngine  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
@@ -66,6 +66,20 @@ def build_corpus(qa: Path, target: Path) -> Path:
     return target
 
 
+def interleave_kinds(items: list[QaItem]) -> list[QaItem]:
+    """Kinds taken in turn, so a run cut short (or every n-th question) still covers each."""
+    by_kind: dict[str, list[QaItem]] = {}
+    for item in items:
+        by_kind.setdefault(item.kind, []).append(item)
+    queues = list(by_kind.values())
+    ordered: list[QaItem] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qa", type=Path, default=REPO / "data/eval/answers-dev.jsonl")
@@ -74,6 +88,10 @@ def main() -> None:
     parser.add_argument("--kinds", default="", help="comma-separated kinds to keep")
     parser.add_argument("--every", type=int, default=1, help="keep every n-th question")
     parser.add_argument("--out", type=Path, help="write the full JSON result here")
+    parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
+    parser.add_argument(
+        "--log", type=Path, help="append one JSON line per question as it is answered"
+    )
     args = parser.parse_args()
 
     settings = Settings(
@@ -83,20 +101,27 @@ def main() -> None:
         llm_model=args.model,
         workers=0,
     )
-    corpus = build_corpus(args.qa, args.work / "corpus")
-    console = Console(stderr=True)
-    _, status = ingest_folder(corpus, settings, console)
-    if status:
-        raise SystemExit(f"ingest failed ({status})")
+    if not args.skip_ingest:
+        corpus = build_corpus(args.qa, args.work / "corpus")
+        _, status = ingest_folder(corpus, settings, Console(stderr=True))
+        if status:
+            raise SystemExit(f"ingest failed ({status})")
     items = load_qa(args.qa)
     if args.kinds:
         items = [i for i in items if i.kind in args.kinds.split(",")]
-    items = items[:: args.every]
+    items = interleave_kinds(items)[:: args.every]
     started = time.perf_counter()
+    outcomes = []
     with open_store(settings) as store:
         retriever = Retriever(store, Embedder(settings), search_spec(settings))
         engine = AnswerEngine(retriever, load_chat_model(settings), settings)
-        result = evaluate_answers(engine, items, settings.groups, retrieve_only=False)
+        for item in items:
+            outcomes.append(run_question(engine, item, settings.groups, retrieve_only=False))
+            if args.log:
+                record = {**outcomes[-1].to_json(), "timings": outcomes[-1].timings}
+                with args.log.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+    result = report(outcomes)
     result["model"] = args.model
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if args.out:

@@ -47,7 +47,7 @@ class Neutralized:
     removed: tuple[str, ...]
 
 
-def neutralize(text: str, marker: str = REMOVED) -> Neutralized:
+def neutralize(text: str) -> Neutralized:
     """Sentences that address the assistant replaced by a marker; the rest untouched."""
     if not looks_like_instructions(text):
         return Neutralized(text, ())
@@ -56,7 +56,7 @@ def neutralize(text: str, marker: str = REMOVED) -> Neutralized:
     for sentence in _SENTENCE.findall(text):
         if looks_like_instructions(sentence):
             removed.append(sentence.strip())
-            kept.append(marker + (" " if not sentence.endswith("\n") else "\n") if marker else "")
+            kept.append(REMOVED + (" " if not sentence.endswith("\n") else "\n"))
         else:
             kept.append(sentence)
     return Neutralized("".join(kept), tuple(removed))
