@@ -17,7 +17,7 @@ from rag_core.citations import Citation, cite
 from rag_core.llm import ChatModel, GenerationStats
 from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
 from rag_core.retrieval import Retrieval, Retriever, Source
-from rag_core.safety import leaked_words
+from rag_core.safety import REMOVED, leaked_words
 from rag_core.settings import Settings
 
 INJECTION_REFUSAL = (
@@ -164,7 +164,8 @@ class AnswerEngine:
         for piece in model.stream_chat(prompt.messages, self._settings.answer_tokens, stats):
             pieces.append(piece)
             yield piece
-        raw = "".join(pieces).strip()
+        # a small model sometimes copies a passage whole, removal marker included
+        raw = "".join(pieces).replace(REMOVED, "").strip()
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
         if answer.refused:  # includes a model that produced nothing usable
