@@ -299,7 +299,8 @@ def eval_retrieval(
 @eval_app.command("answers")
 def eval_answers(
     qa: Annotated[
-        Path, typer.Option(help="JSONL: question, answerable, source, pages, answer_keywords.")
+        Path,
+        typer.Option(help="JSONL: question, answerable, kind, source, pages, answer_keywords."),
     ],
     collection: CollectionOption = None,
     retrieve_only: Annotated[

@@ -1,17 +1,20 @@
 """`ragdesk eval answers`: a QA file over an ingested collection, through the real pipeline.
 
-Each line: question, answerable, source (path relative to the ingest root), pages,
-answer_keywords. Reports whether the gold file (and page ±1 for PDFs) is cited, keyword
-recall of answers, refusals on unanswerable questions, false refusals, the share of cited
-answer sentences their source supports (rag_core/support.py), and timings.
-With `retrieve_only` no model runs: the gold file must be among the retrieved sources,
-and refusals are the threshold's decisions (how the threshold is calibrated).
+Each line: question, answerable, kind (optional: fact, reasoning, injection, unanswerable
+...), source (path relative to the ingest root), pages, answer_keywords (a keyword may list
+alternatives as "two|2"). Reports whether the gold file (and page ±1 for PDFs) is cited,
+keyword recall of answers, refusals on unanswerable questions, false refusals split by
+who refused: the relevance threshold (no model call) or the model itself ("not found"
+although the passage was given) — they have different fixes —, and the share of cited
+answer sentences their source supports (rag_core/support.py). Every figure is also given
+per kind. With `retrieve_only` no model runs: the gold file must be among the retrieved
+sources, and refusals are the threshold's decisions (how the threshold is calibrated).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +29,29 @@ class QaItem:
     source: str
     pages: tuple[int, ...]
     keywords: tuple[str, ...]
+    kind: str = "answerable"
 
 
 def load_qa(path: Path) -> list[QaItem]:
     items = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
             row = json.loads(line)
+            answerable = bool(row["answerable"])
             items.append(
                 QaItem(
                     question=row["question"],
-                    answerable=bool(row["answerable"]),
+                    answerable=answerable,
                     source=row.get("source", ""),
                     pages=tuple(row.get("pages") or ()),
                     keywords=tuple(row.get("answer_keywords") or ()),
+                    kind=row.get("kind") or ("answerable" if answerable else "unanswerable"),
                 )
             )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}, line {number}: not a QA item ({exc})") from exc
     return items
 
 
@@ -53,61 +63,132 @@ def _matches(item: QaItem, source: str, page: int | None) -> bool:
     return any(abs(page - gold) <= 1 for gold in item.pages)
 
 
+def keyword_found(keyword: str, text: str) -> bool:
+    """A keyword with alternatives ("two|2") is found when any of them is in the text."""
+    lowered = text.lower()
+    return any(alt.strip().lower() in lowered for alt in keyword.split("|") if alt.strip())
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One question's result; the aggregates below are computed from a list of these."""
+
+    item: QaItem
+    refused_by: str  # "" (answered), "threshold" or "model"
+    withheld: bool  # the answer repeated a removed instruction and was withheld
+    gold_cited: bool
+    keyword_recall: float | None
+    best_relevance: float
+    text: str
+    timings: dict[str, float]
+    supported: list[bool] = field(default_factory=list)  # each checked cited sentence
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.item.question,
+            "kind": self.item.kind,
+            "refused": bool(self.refused_by),
+            "refused_by": self.refused_by or None,
+            "withheld": self.withheld,
+            "gold_cited": self.gold_cited,
+            "keyword_recall": self.keyword_recall,
+            "best_relevance": round(self.best_relevance, 3),
+            "answer": self.text,
+        }
+
+
+def run_question(
+    engine: AnswerEngine, item: QaItem, groups: list[str], retrieve_only: bool
+) -> Outcome:
+    if retrieve_only:
+        _, retrieval, refused = engine.retrieve(item.question, groups)
+        cited = [(s.source, s.page) for s in retrieval.sources]
+        text, withheld, supported = "", False, []
+        refused_by = "threshold" if refused else ""
+        times = {"retrieval_ms": retrieval.milliseconds}
+        best = retrieval.best_relevance
+    else:
+        answer = engine.ask(item.question, groups)
+        cited = [(c.source, c.page) for c in answer.citations]
+        text, withheld = answer.text, answer.flagged_injection
+        refused_by = answer.refused_by if answer.refused else ""
+        times = answer.timings
+        supported = [check.supported for check in answer.checks]
+        best = max((s.relevance for s in answer.sources), default=0.0)
+    recall = None
+    if item.answerable and item.keywords and not retrieve_only:
+        recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
+    return Outcome(
+        item=item,
+        refused_by=refused_by,
+        withheld=withheld,
+        gold_cited=any(_matches(item, source, page) for source, page in cited),
+        keyword_recall=recall,
+        best_relevance=best,
+        text=text,
+        timings=dict(times),
+        supported=supported,
+    )
+
+
+def _rate(values: list[bool]) -> float:
+    return round(mean([1.0 if v else 0.0 for v in values]), 3)
+
+
+def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str, Any]:
+    """Headline figures over a group of outcomes (all of them, or one kind)."""
+    answerable = [o for o in outcomes if o.item.answerable]
+    unanswerable = [o for o in outcomes if not o.item.answerable]
+    recalls = [o.keyword_recall for o in answerable if o.keyword_recall is not None]
+    summary: dict[str, Any] = {"questions": len(outcomes)}
+    if answerable:
+        summary["gold_cited" if not retrieve_only else "gold_retrieved"] = _rate(
+            [o.gold_cited for o in answerable]
+        )
+        summary["keyword_recall"] = round(mean(recalls), 3) if recalls else None
+        summary["false_refusal_rate"] = _rate([bool(o.refused_by) for o in answerable])
+        summary["false_refusals"] = {
+            "threshold": sum(o.refused_by == "threshold" for o in answerable),
+            "model": sum(o.refused_by == "model" for o in answerable),
+        }
+        summary["withheld"] = sum(o.withheld for o in answerable)
+    checked = [ok for o in outcomes for ok in o.supported]
+    if checked:  # rag_core/support.py: cited sentences their source supports
+        summary["supported_sentence_share"] = _rate(checked)
+        summary["cited_sentences_checked"] = len(checked)
+    if unanswerable:
+        summary["refusal_rate_unanswerable"] = _rate([bool(o.refused_by) for o in unanswerable])
+    return summary
+
+
 def evaluate_answers(
     engine: AnswerEngine, items: list[QaItem], groups: list[str], retrieve_only: bool
 ) -> dict[str, Any]:
-    gold_hits, keyword_recall, false_refusals, refusals, relevance = [], [], [], [], []
+    outcomes = [run_question(engine, item, groups, retrieve_only) for item in items]
+    return report(outcomes, retrieve_only)
+
+
+def report(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str, Any]:
+    """The summary, the same per kind, mean timings (incl. prompt tokens), per question."""
     timings: dict[str, list[float]] = {}
-    checked: list[bool] = []  # every verified cited sentence: supported by its source?
-    per_question = []
-    for item in items:
-        if retrieve_only:
-            _, retrieval, refused = engine.retrieve(item.question, groups)
-            cited = [(s.source, s.page) for s in retrieval.sources]
-            text = ""
-            times = {"retrieval_ms": retrieval.milliseconds}
-            best = retrieval.best_relevance
-        else:
-            answer = engine.ask(item.question, groups)
-            refused = answer.refused
-            cited = [(c.source, c.page) for c in answer.citations]
-            text = answer.text
-            times = answer.timings
-            checked.extend(c.supported for c in answer.checks)
-            best = max((s.relevance for s in answer.sources), default=0.0)
-        for key, value in times.items():
+    for outcome in outcomes:
+        for key, value in outcome.timings.items():
             timings.setdefault(key, []).append(value)
-        relevance.append((item.answerable, best))
-        hit = any(_matches(item, source, page) for source, page in cited)
-        if item.answerable:
-            gold_hits.append(1.0 if hit else 0.0)
-            false_refusals.append(1.0 if refused else 0.0)
-            if not retrieve_only and item.keywords:
-                found = sum(1 for k in item.keywords if k.lower() in text.lower())
-                keyword_recall.append(found / len(item.keywords))
-        else:
-            refusals.append(1.0 if refused else 0.0)
-        per_question.append(
-            {
-                "question": item.question,
-                "refused": refused,
-                "gold_cited": hit,
-                "best_relevance": round(best, 3),
-                "answer": text,
-            }
-        )
+    kinds = sorted({o.item.kind for o in outcomes})
+    relevance = [(o.item.answerable, o.best_relevance) for o in outcomes]
     return {
-        "questions": len(items),
-        "gold_cited" if not retrieve_only else "gold_retrieved": round(mean(gold_hits), 3),
-        "keyword_recall": round(mean(keyword_recall), 3) if keyword_recall else None,
-        "refusal_rate_unanswerable": round(mean(refusals), 3),
-        "false_refusal_rate": round(mean(false_refusals), 3),
-        "supported_sentence_share": round(mean(checked), 3) if checked else None,
-        "cited_sentences_checked": len(checked),
+        **summarize(outcomes, retrieve_only),
+        "refusal_rate_unanswerable": summarize([o for o in outcomes if not o.item.answerable]).get(
+            "refusal_rate_unanswerable", 0.0
+        ),
+        "by_kind": {
+            kind: summarize([o for o in outcomes if o.item.kind == kind], retrieve_only)
+            for kind in kinds
+        },
         "timings_mean": {k: round(mean(v), 1) for k, v in timings.items()},
         "relevance": {
             "answerable_min": round(min((r for a, r in relevance if a), default=0.0), 3),
             "unanswerable_max": round(max((r for a, r in relevance if not a), default=0.0), 3),
         },
-        "per_question": per_question,
+        "per_question": [o.to_json() for o in outcomes],
     }

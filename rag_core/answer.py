@@ -20,7 +20,7 @@ from rag_core.citations import Citation, cite
 from rag_core.llm import ChatModel, GenerationStats
 from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
 from rag_core.retrieval import Retrieval, Retriever, Source
-from rag_core.safety import leaked_words
+from rag_core.safety import REMOVED, leaked_words
 from rag_core.settings import Settings
 from rag_core.support import SentenceCheck, SupportChecker
 
@@ -49,6 +49,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
+    # who refused: "threshold" (nothing relevant enough, no model call) or "model" (it
+    # said "not found" although passages were given); different causes, different fixes
+    refused_by: str | None = None
     flagged_injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     checks: list[SentenceCheck] = field(default_factory=list)  # cited sentences, verified
@@ -82,6 +85,7 @@ class Answer:
             "recited_sentences": [c.to_json() for c in self.checks if c.recited_from],
             "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
             "refused": self.refused,
+            "refused_by": self.refused_by,
             "search_query": self.search_query,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
@@ -178,6 +182,7 @@ class AnswerEngine:
         if refused or self._model is None:
             telemetry.REFUSALS.labels("not_found").inc()
             answer.refused = True
+            answer.refused_by = "threshold" if refused else "no model"
             answer.text = NOT_FOUND
             answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield answer.text
@@ -191,6 +196,7 @@ class AnswerEngine:
             model.count_tokens,
             model.context_tokens,
             self._settings.answer_tokens,
+            self._settings.passage_margin,
         )
         answer.sources = [p.source for p in prompt.sources]
         stats = GenerationStats()
@@ -212,11 +218,12 @@ class AnswerEngine:
             except Exception:
                 telemetry.MODEL_ERRORS.inc()
                 raise
-        raw = "".join(pieces).strip()
+        # a small model sometimes copies a passage whole, removal marker included
+        raw = "".join(pieces).replace(REMOVED, "").strip()
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
         if answer.refused:  # includes a model that produced nothing usable
-            answer.text, answer.citations = NOT_FOUND, []
+            answer.text, answer.citations, answer.refused_by = NOT_FOUND, [], "model"
             telemetry.REFUSALS.labels("model").inc()
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     prefetch: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=6, ge=1, le=50, description="Passages given to the model.")
 
+    # Passages whose relevance is this far below the best one are not given to the model
+    # (fewer prompt tokens, less for a small model to be distracted by); None keeps all.
+    passage_margin: float | None = Field(default=0.15, ge=0, le=1)
+
     min_relevance: float = Field(
         default=0.30, description="Below this question/passage cosine: 'not found', no model call."
     )

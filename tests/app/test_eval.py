@@ -1,18 +1,22 @@
-"""`ragdesk eval retrieval` on a real slice of the faq-dev benchmark."""
+"""`ragdesk eval retrieval` on a real slice of faq-dev; `eval answers` scoring and dev set."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from app.eval_answers import Outcome, QaItem, keyword_found, load_qa, summarize
 from app.eval_retrieval import evaluate, load_beir
 from rag_core.embeddings import Embedder
 from rag_core.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from rag_core.safety import neutralize
 from rag_core.settings import Settings
 from rag_core.store import SearchSpec
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -49,3 +53,60 @@ def test_eval_retrieval_scores_all_modes(faq_slice: Path, embedder: Embedder) ->
     assert results["dense"]["recall@100"] == 1.0  # 40 passages: all of them in the top 100
     assert results["dense"]["ndcg@10"] > 0.6
     assert results["hybrid"]["ndcg@10"] >= results["sparse"]["ndcg@10"]
+
+
+DEVSET = REPO / "data" / "eval" / "answers-dev.jsonl"
+
+
+def test_answer_dev_set_is_grounded_in_real_files(shared_docs: Path) -> None:
+    """Every gold file exists, and every injection question's file really holds a sentence
+    that ingest flags (so the question tests answering next to a removed instruction)."""
+    items = load_qa(DEVSET)
+    kinds = Counter(item.kind for item in items)
+    assert len(items) >= 60
+    assert set(kinds) == {"fact", "reasoning", "injection", "unanswerable"}
+    assert min(kinds.values()) >= 8
+    for item in items:
+        if not item.answerable:
+            assert not item.source and not item.keywords
+            continue
+        assert item.keywords, item.question
+        path = next(
+            p
+            for p in (shared_docs / item.source, REPO / "data/eval/docs" / item.source)
+            if p.is_file()
+        )
+        if item.kind == "injection":
+            assert neutralize(path.read_text(encoding="utf-8")).removed, item.source
+
+
+def outcome(kind: str, refused_by: str = "", recall: float | None = 1.0) -> Outcome:
+    item = QaItem("q", kind != "unanswerable", "a.md", (), ("k",), kind)
+    return Outcome(item, refused_by, False, not refused_by, recall, 0.5, "", {})
+
+
+def test_summary_splits_refusals_by_who_refused_and_by_kind() -> None:
+    outcomes = [
+        outcome("fact"),
+        outcome("fact", "threshold", 0.0),
+        outcome("reasoning", "model", 0.0),
+        outcome("reasoning", "", 0.5),
+        outcome("unanswerable", "threshold", None),
+        outcome("unanswerable", "", None),
+    ]
+    total = summarize(outcomes)
+    assert total["false_refusals"] == {"threshold": 1, "model": 1}
+    assert total["false_refusal_rate"] == 0.5 and total["keyword_recall"] == 0.375
+    assert total["refusal_rate_unanswerable"] == 0.5
+    reasoning = summarize([o for o in outcomes if o.item.kind == "reasoning"])
+    assert reasoning["false_refusals"] == {"threshold": 0, "model": 1}
+    assert reasoning["keyword_recall"] == 0.25 and "refusal_rate_unanswerable" not in reasoning
+
+
+def test_keywords_accept_alternatives_and_bad_lines_are_reported(tmp_path: Path) -> None:
+    assert keyword_found("two|2", "It needs 2 cores.")
+    assert not keyword_found("two|2", "It needs four cores.")
+    broken = tmp_path / "qa.jsonl"
+    broken.write_text('{"question": "q", "answerable": true}\n{"question": "no flag"}\n')
+    with pytest.raises(ValueError, match="line 2"):
+        load_qa(broken)

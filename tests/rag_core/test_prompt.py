@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rag_core.citations import cite
-from rag_core.prompt import SYSTEM_PROMPT, build_prompt, merge_overlaps
+from rag_core.prompt import SYSTEM_PROMPT, build_prompt, merge_overlaps, select_passages
 from rag_core.retrieval import Source
 from rag_core.safety import REMOVED, leaked_words, neutralize
 
@@ -133,3 +133,16 @@ def test_spreadsheet_rows_are_named_kept_apart_and_cited() -> None:
     )
     assert text == "Ingrid is the backup operator [1]."
     assert [(c.source, c.section, c.rows) for c in citations] == [("staff.xlsx", "Contacts", "2–3")]
+
+
+def test_near_duplicates_and_far_less_relevant_passages_are_left_out() -> None:
+    rule = "A resolution needs a 3:1 majority to amend the constitution of the project."
+    current = replace(source("constitution.txt", rule, 0), relevance=0.62)
+    old_version = replace(
+        source("constitution-1.0.txt", rule.replace("project", "Project"), 0), relevance=0.60
+    )
+    related = replace(source("faq.md", "Votes run for two weeks.", 0), relevance=0.50)
+    unrelated = replace(source("other.md", "Printers are on floor 2.", 0), relevance=0.31)
+    chosen = select_passages([current, old_version, related, unrelated], relevance_margin=0.2)
+    assert [s.source for s in chosen] == ["constitution.txt", "faq.md"]
+    assert len(select_passages([current, related, unrelated])) == 3  # no margin: all kept
