@@ -153,7 +153,12 @@ def run_rebuild(
     try:
         try:
             report = run_ingest(
-                root, settings.model_copy(update={"rebuild": False}), staged, embedder, progress, stop
+                root,
+                settings.model_copy(update={"rebuild": False}),
+                staged,
+                embedder,
+                progress,
+                stop,
             )
         except BaseException:
             staged.discard()

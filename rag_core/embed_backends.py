@@ -92,6 +92,9 @@ def onnx_build(source: Path, backend: str, cache_root: Path) -> Path:
             staging = Path(tempfile.mkdtemp(prefix=".building-", dir=cache_root))
             try:
                 _build(source, backend, target, staging / model_file.name)
+                for leftover in staging.iterdir():  # intermediate graphs: ~90 MB each
+                    if leftover.name != model_file.name:
+                        leftover.unlink()
                 shutil.rmtree(folder, ignore_errors=True)  # a half-made build of a crash
                 os.replace(staging, folder)
             finally:

@@ -94,7 +94,9 @@ class Embedder:
     def _torch_dimension(self) -> int:
         from sentence_transformers import SentenceTransformer
 
-        return int(SentenceTransformer(str(self.model_path), device="cpu").get_embedding_dimension())
+        return int(
+            SentenceTransformer(str(self.model_path), device="cpu").get_embedding_dimension()
+        )
 
     @property
     def max_chunk_tokens(self) -> int:

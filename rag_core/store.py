@@ -693,6 +693,7 @@ class ClientStore(VectorStore):
         self.collection = collection
         self.location = location
         self._staged = physical is not None  # a rebuild's new collection, not live yet
+        self._owns_client = True  # False when it shares a live store's client
         self._name = physical or collection  # what requests name: the alias, or the new one
 
     @classmethod
@@ -733,7 +734,11 @@ class ClientStore(VectorStore):
     @classmethod
     def staging_of(cls, live: ClientStore) -> ClientStore:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        return cls(live._client, live.collection, live.location, f"{live.collection}--gen-{stamp}")
+        staged = cls(
+            live._client, live.collection, live.location, f"{live.collection}--gen-{stamp}"
+        )
+        staged._owns_client = False
+        return staged
 
     def exists(self) -> bool:
         return self._physical() is not None
@@ -855,9 +860,7 @@ class ClientStore(VectorStore):
     def per_source(self) -> dict[str, int]:
         if not self.exists():
             return {}
-        response = self._client.facet(
-            self._name, key=Payload.SOURCE, limit=1_000_000, exact=True
-        )
+        response = self._client.facet(self._name, key=Payload.SOURCE, limit=1_000_000, exact=True)
         return {str(hit.value): int(hit.count) for hit in response.hits}
 
     def search(
@@ -917,7 +920,8 @@ class ClientStore(VectorStore):
                 return found
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
 
 def list_collections(settings: Settings) -> list[str]:
@@ -961,7 +965,9 @@ def open_staging(settings: Settings) -> VectorStore:
     """A new, empty version of the collection for `ingest --rebuild`: filled while the live
     one keeps serving, then `publish()`ed in one atomic switch (or `discard()`ed)."""
     if settings.qdrant_url:
-        return ClientStore.staging_of(ClientStore.connect(settings))
+        staged = ClientStore.staging_of(ClientStore.connect(settings))
+        staged._owns_client = True  # its own connection: closed with it
+        return staged
     return EdgeStore.staging(settings.qdrant_dir, settings.collection)
 
 

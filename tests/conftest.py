@@ -33,10 +33,11 @@ def shared_docs() -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder_builds(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One folder for the ONNX builds of the embedder, made once per test session rather
-    than once per data folder (each build takes a while)."""
-    return tmp_path_factory.mktemp("embedder-builds")
+def embedder_builds(pytestconfig: pytest.Config) -> Path:
+    """One folder for the ONNX builds of the embedder, kept in pytest's cache across
+    sessions (a build takes a while; each is named by a fingerprint of its inputs, so a
+    stale one is never loaded), rather than one per data folder."""
+    return Path(pytestconfig.cache.mkdir("embedder-builds"))
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
+from rag_core.settings import Settings
 from rag_core.sparse import sparse_document, sparse_query
 from rag_core.store import (
     ClientStore,
@@ -22,7 +23,6 @@ from rag_core.store import (
     VectorStore,
     list_collections,
 )
-from rag_core.settings import Settings
 from rag_core.types import Chunk, ConfigurationError, EmbedderInfo
 
 INFO = EmbedderInfo(name="test-embedder", dim=4, max_tokens=256)
