@@ -159,7 +159,7 @@ def ask(
 ) -> None:
     """Answer a question from the indexed documents, with citations."""
     from rag_core.answer import Answer, AnswerEngine, source_json
-    from rag_core.embeddings import Embedder
+    from rag_core.embeddings import query_embedder
     from rag_core.llm import load_chat_model
     from rag_core.retrieval import Retriever, search_spec
 
@@ -186,7 +186,7 @@ def ask(
                     f"collection {settings.collection!r} is empty: index documents first "
                     "with `ingest FOLDER`"
                 )
-            embedder = Embedder(settings)
+            embedder = query_embedder(settings, store.meta())
             retriever = Retriever(store, embedder, search_spec(settings))
             if retrieve_only:
                 engine = AnswerEngine(retriever, None, settings)
@@ -311,7 +311,7 @@ def eval_answers(
     """Score answers (or retrieval and refusals) over an ingested collection."""
     from app.eval_answers import evaluate_answers, load_qa
     from rag_core.answer import AnswerEngine
-    from rag_core.embeddings import Embedder
+    from rag_core.embeddings import query_embedder
     from rag_core.llm import load_chat_model
     from rag_core.retrieval import Retriever, search_spec
 
@@ -322,7 +322,8 @@ def eval_answers(
         with open_store(settings) as store:
             if store.count() == 0:
                 raise RagdeskError(f"collection {settings.collection!r} is empty: ingest first")
-            retriever = Retriever(store, Embedder(settings), search_spec(settings))
+            embedder = query_embedder(settings, store.meta())
+            retriever = Retriever(store, embedder, search_spec(settings))
             model = None if retrieve_only else load_chat_model(settings)
             engine = AnswerEngine(retriever, model, settings)
             result = evaluate_answers(engine, items, settings.groups, retrieve_only)

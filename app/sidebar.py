@@ -128,10 +128,10 @@ class _UploadProgress:
         self._total = 1
         self._done = 0
 
-    def start(self, total_files: int) -> None:
+    def start(self, total_files: int, total_bytes: int = 0) -> None:
         self._total = max(total_files, 1)
 
-    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+    def file_done(self, source: str, chunks: int, failed: bool, size: int = 0) -> None:
         self._done += 1
         name = source.rsplit("/", 1)[-1]
         self._bar.progress(

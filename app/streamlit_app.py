@@ -75,7 +75,7 @@ def main() -> None:
             conversations[collection] = []
         try:
             store = resources.get_store(settings)
-            embedder = resources.get_embedder(settings)
+            embedder = resources.get_embedder(settings, store.meta())
         except Exception as exc:
             _stop_with(resources.friendly(exc, settings))
         model, model_error = None, None

@@ -1,19 +1,30 @@
-"""Whole-corpus ingestion benchmark: first run, unchanged re-run, raw embedding baseline.
+"""Ingestion benchmark: configurations compared in one run, on the whole corpus or a slice.
 
-    .venv/bin/python benchmarks/ingest_bench.py [--docs ../shared/docs] [--workers 1]
-        [--pdf-engine pypdf|pdfium] [--raw-sample 4000]
+    .venv/bin/python benchmarks/ingest_bench.py [--docs ../shared/docs] [--subset 8]
+        [--configs baseline,new] [--workers 1] [--pdf-engine pdfium] [--raw-sample 2000]
 
-Prints a table: pages/s, chunks/s, stage shares, peak RSS, and ingestion throughput as a
-ratio of the raw embedding throughput of the same model on the same chunks, measured in
-the same process (the baseline: everything but embedding is overhead).
+Configurations (each in its own child process, one after the other, so that each one's
+peak RSS is its own and no model or cache carries over):
+- `baseline`: the torch embedder, parsing overlapped only by the parser pool's two jobs in
+  flight (ingestion as it was before the pipelined prefetch);
+- `new`: the ONNX int8 embedder, parsing pipelined ahead of embedding;
+- `torch-pipelined`, `onnx`: the two changes apart.
+
+`--subset K` takes every K-th document of the sorted corpus (a fixed slice that keeps the
+mix of formats and sizes); 1 is the whole corpus. Each configuration reports its first-run
+time, chunks/s, the raw embedding throughput of its backend on the same chunks, an unchanged
+re-run, and peak RSS; the last table gives each one's time as a ratio of the first's. The
+machine may be shared: only ratios within one run mean much.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,19 +33,38 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ingest.pipeline import IngestReport, run_ingest  # noqa: E402
+from ingest import pipeline  # noqa: E402
+from ingest.discover import discover  # noqa: E402
+from ingest.pipeline import run_ingest  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
 from rag_core.store import open_store  # noqa: E402
 from rag_core.types import Payload  # noqa: E402
 
+CONFIGS = {  # name -> (embedder backend, parse prefetch)
+    "baseline": ("torch", False),
+    "torch-pipelined": ("torch", True),
+    "onnx": ("onnx", True),
+    "new": ("onnx-int8", True),
+}
+FOLDERS = ("pdf", "office", "html", "markdown", "text")
 
-def pdf_pages(docs: Path) -> int:
-    manifest = docs / "manifest.tsv"
-    if not manifest.is_file():
-        return 0
-    rows = [line.split("\t") for line in manifest.read_text().splitlines()[1:]]
-    return sum(int(r[3]) for r in rows if len(r) > 3 and r[3].isdigit())
+
+def make_corpus(docs: Path, target: Path, every: int) -> list[str]:
+    """Links to every `every`-th document (sorted paths) of the corpus's document folders."""
+    staging = target / "all"
+    staging.mkdir(parents=True)
+    for folder in FOLDERS:
+        if (docs / folder).is_dir():
+            (staging / folder).symlink_to((docs / folder).resolve())
+    found, _ = discover(staging)
+    chosen = sorted(entry.source for entry in found)[::every]
+    corpus = target / "corpus"
+    for source in chosen:
+        link = corpus / source
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to((staging / source).resolve())
+    return chosen
 
 
 def peak_rss_mb() -> tuple[float, float]:
@@ -43,78 +73,118 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, children
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=Path, default=REPO.parent / "shared" / "docs")
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--pdf-engine", default="pdfium", choices=["pypdf", "pdfium"])
-    parser.add_argument("--raw-sample", type=int, default=4000)
-    parser.add_argument("--keep", type=Path, help="keep the index in this folder")
-    args = parser.parse_args()
-
-    work = args.keep or Path(tempfile.mkdtemp(prefix="ragdesk-bench-"))
-    if work.exists() and args.keep:
-        shutil.rmtree(work)
-    settings = Settings(data_dir=work, workers=args.workers, pdf_engine=args.pdf_engine)
+def run_one(name: str, corpus: Path, work: Path, args: argparse.Namespace) -> dict[str, float]:
+    """One configuration, from a cold data folder: first run, re-run, raw embedding rate."""
+    backend, prefetch = CONFIGS[name]
+    pipeline.PREFETCH = prefetch
+    settings = Settings(
+        data_dir=work,
+        workers=args.workers,
+        pdf_engine=args.pdf_engine,
+        embed_backend=backend,
+        embedder_dir=args.builds,
+    )
     embedder = Embedder(settings)
-    embedder.encode_uncached(["warm-up: load the model before the clock starts"])
-
-    # the document folders only (not licenses/, README.txt, manifest.tsv beside them)
-    corpus = work / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    for folder in ("pdf", "office", "html", "markdown", "text"):
-        if (args.docs / folder).is_dir():
-            (corpus / folder).symlink_to((args.docs / folder).resolve())
+    started = time.perf_counter()
+    embedder.encode_uncached(["warm-up: load (or build) the model before the clock starts"])
+    load_s = time.perf_counter() - started
     with open_store(settings) as store:
         first = run_ingest(corpus, settings, store, embedder)
         second = run_ingest(corpus, settings, store, embedder)
         texts = [p[Payload.TEXT] for p in store.payloads()]
     own_rss, child_rss = peak_rss_mb()
-
     sample = random.Random(7).sample(texts, min(args.raw_sample, len(texts)))
     started = time.perf_counter()
     embedder.encode_uncached(sample)
     raw_rate = len(sample) / (time.perf_counter() - started)
     embedder.close()
+    return {
+        "files": first.files_new,
+        "failed": len(first.failures),
+        "chunks": first.chunks_written,
+        "first_s": first.seconds_total,
+        "chunks_per_s": first.chunks_written / first.seconds_total,
+        "raw_chunks_per_s": raw_rate,
+        "embed_s": first.seconds_embed,
+        "parse_s": first.seconds_parse,
+        "rerun_s": second.seconds_total,
+        "load_s": load_s,
+        "rss_main_mb": own_rss,
+        "rss_parser_mb": child_rss,
+    }
 
-    print_table(args, first, second, pdf_pages(args.docs), raw_rate, len(sample))
-    print(f"peak RSS: main process {own_rss:,.0f} MB, largest parser process {child_rss:,.0f} MB")
-    if not args.keep:
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=REPO.parent / "shared" / "docs")
+    parser.add_argument("--subset", type=int, default=1, help="every K-th document (1: all)")
+    parser.add_argument("--configs", default="baseline,new", help=", ".join(CONFIGS))
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pdf-engine", default="pdfium", choices=["pypdf", "pdfium"])
+    parser.add_argument("--raw-sample", type=int, default=2000)
+    parser.add_argument("--builds", type=Path, help="ONNX builds folder (default: temporary)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child: run this configuration
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one:  # in a child process
+        result = run_one(args.one, args.work / "corpus", args.work / args.one, args)
+        args.out.write_text(json.dumps(result))
+        return
+
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = set(configs) - set(CONFIGS)
+    if unknown:
+        parser.error(f"unknown configuration(s) {sorted(unknown)}: choose from {list(CONFIGS)}")
+    work = Path(tempfile.mkdtemp(prefix="ragdesk-bench-"))
+    builds = args.builds or work / "builds"
+    try:
+        chosen = make_corpus(args.docs, work, max(args.subset, 1))
+        size = sum((work / "corpus" / s).stat().st_size for s in chosen)
+        print(f"corpus: {len(chosen)} documents, {size / 1e6:.1f} MB (every {args.subset}.)")
+        results = {}
+        for name in configs:
+            out = work / f"{name}.json"
+            command = [
+                sys.executable,
+                __file__,
+                *("--one", name, "--work", str(work), "--out", str(out)),
+                *("--workers", str(args.workers), "--pdf-engine", args.pdf_engine),
+                *("--raw-sample", str(args.raw_sample), "--builds", str(builds)),
+            ]
+            subprocess.run(command, check=True)
+            results[name] = json.loads(out.read_text())
+            print(f"  {name}: {results[name]['first_s']:.1f} s", flush=True)
+        print_table(results, args)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def print_table(
-    args: argparse.Namespace,
-    first: IngestReport,
-    second: IngestReport,
-    pages: int,
-    raw_rate: float,
-    sample: int,
-) -> None:
-    total = first.seconds_total
-    rate = first.chunks_written / total
-    print(f"\ningest benchmark: {args.docs} (workers={args.workers}, pdf={args.pdf_engine})")
-    print(f"{'metric':<44}{'value':>14}")
+def print_table(results: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+    names = list(results)
+    print(f"\ningest benchmark (workers={args.workers}, pdf={args.pdf_engine}, shared machine)")
     rows = [
-        ("files new / failed", f"{first.files_new} / {len(first.failures)}"),
-        ("chunks written", f"{first.chunks_written:,}"),
-        ("chunks embedded (after dedup/cache)", f"{first.chunks_embedded:,}"),
-        ("first run, s", f"{total:,.1f}"),
-        ("PDF pages/s", f"{pages / total:,.1f}"),
-        ("ingestion chunks/s", f"{rate:,.1f}"),
-        (f"raw embedding chunks/s ({sample:,} of the same chunks)", f"{raw_rate:,.1f}"),
-        ("ratio ingestion / raw embedding", f"{rate / raw_rate:.2f}"),
-        ("unchanged re-run, s", f"{second.seconds_total:,.2f}"),
-        ("ratio re-run / first run", f"{second.seconds_total / total:.3f}"),
+        ("backend", lambda r, n: CONFIGS[n][0]),
+        ("parse prefetch (pipelined)", lambda r, n: "yes" if CONFIGS[n][1] else "no"),
+        ("files new / failed", lambda r, n: f"{r['files']:.0f} / {r['failed']:.0f}"),
+        ("chunks written", lambda r, n: f"{r['chunks']:,.0f}"),
+        ("first run, s", lambda r, n: f"{r['first_s']:,.1f}"),
+        ("  of which embedding, s", lambda r, n: f"{r['embed_s']:,.1f}"),
+        ("ingestion chunks/s", lambda r, n: f"{r['chunks_per_s']:,.1f}"),
+        ("raw embedding chunks/s", lambda r, n: f"{r['raw_chunks_per_s']:,.1f}"),
+        ("unchanged re-run, s", lambda r, n: f"{r['rerun_s']:,.2f}"),
+        ("model load (or build), s", lambda r, n: f"{r['load_s']:,.1f}"),
+        ("peak RSS main, MB", lambda r, n: f"{r['rss_main_mb']:,.0f}"),
+        ("peak RSS parser, MB", lambda r, n: f"{r['rss_parser_mb']:,.0f}"),
+        (
+            f"first run / {names[0]}",
+            lambda r, n: f"{r['first_s'] / results[names[0]]['first_s']:.2f}",
+        ),
     ]
-    for name, value in rows:
-        print(f"{name:<44}{value:>14}")
-    print("\nstage seconds (parse and chunk run in parser processes, overlapping embed):")
-    for stage in ("scan", "parse", "chunk", "embed", "write"):
-        seconds = getattr(first, f"seconds_{stage}")
-        print(f"  {stage:<8}{seconds:>10,.1f} s {100 * seconds / total:>6.1f}% of wall time")
-    for failure in first.failures:
-        print(f"  failed: {failure.path}: {failure.reason}")
+    print(f"{'':<30}" + "".join(f"{n:>16}" for n in names))
+    for label, cell in rows:
+        print(f"{label:<30}" + "".join(f"{cell(results[n], n):>16}" for n in names))
 
 
 if __name__ == "__main__":

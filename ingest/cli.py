@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ingest.pipeline import IngestReport, run_ingest
+from ingest.pipeline import IngestReport, run_ingest, run_rebuild
 from ingest.report import RichProgress, failures_table, summary_table
 from rag_core.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
@@ -32,23 +32,16 @@ QdrantUrlOption = Annotated[str | None, typer.Option(help="Qdrant server URL.")]
 
 def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[IngestReport, int]:
     """Shared by `ingest` and `ragdesk ingest`: run, print, and choose the exit status."""
-    from rag_core.embeddings import Embedder
-
     if not root.is_dir():
         console.print(f"[red]error:[/] {root} is not a folder", soft_wrap=True)
         return IngestReport(), EXIT_CONFIG
     if settings.acl_from_fs:
         load_group_map(settings.group_map_path)  # before the slow start: says what is missing
-    embedder = Embedder(settings)
+    progress = RichProgress(console)
     try:
-        with open_store(settings) as store:
-            progress = RichProgress(console)
-            try:
-                report = run_ingest(root, settings, store, embedder, progress)
-            finally:
-                progress.stop()
+        report = _run(root, settings, progress)
     finally:
-        embedder.close()
+        progress.stop()
     console.print(summary_table(report))
     if report.failures:
         console.print(failures_table(report))
@@ -58,13 +51,33 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
     return report, EXIT_FAILURES if report.failures else EXIT_OK
 
 
+def _run(root: Path, settings: Settings, progress: RichProgress) -> IngestReport:
+    """A rebuild fills a new version of the collection without opening the live one (the
+    chat may hold it) and switches at the end; otherwise the collection is updated in place
+    with the embedder backend it was built with."""
+    from rag_core.embeddings import Embedder, embedder_for
+
+    if settings.rebuild and not settings.dry_run:
+        embedder = Embedder(settings)  # a new collection: the configured (auto: fastest) backend
+        try:
+            return run_rebuild(root, settings, embedder, progress)
+        finally:
+            embedder.close()
+    with open_store(settings) as store:
+        embedder = embedder_for(settings, store.meta())
+        try:
+            return run_ingest(root, settings, store, embedder, progress)
+        finally:
+            embedder.close()
+
+
 def watch_folder(root: Path, settings: Settings, console: Console) -> None:
     """The ingestion worker: runs until SIGTERM/SIGINT, then stops after the current file."""
     import signal
     import threading
 
     from ingest.watch import Watcher
-    from rag_core.embeddings import Embedder
+    from rag_core.embeddings import embedder_for
     from rag_core.telemetry import serve_metrics
 
     if not root.is_dir():
@@ -87,22 +100,23 @@ def watch_folder(root: Path, settings: Settings, console: Console) -> None:
         if report.failures:
             console.print(failures_table(report))
 
-    embedder = Embedder(settings)
+    if settings.rebuild:  # once, at start, without downtime; then watch the new version
+        ingest_folder(root, settings, console)
+        settings = settings.model_copy(update={"rebuild": False})
     port = serve_metrics(settings)
     if port is not None:
         console.print(f"metrics on http://{settings.metrics_host}:{port}/metrics")
-    try:
-        with open_store(settings) as store:
-            if settings.rebuild:
-                store.drop()  # once, at start: the watcher then indexes the folder afresh
+    with open_store(settings) as store:
+        embedder = embedder_for(settings, store.meta())
+        try:
             watcher = Watcher(root, settings, store, embedder, on_report=show)
             console.print(
                 f"watching {root} every {settings.watch_interval_s:g} s for collection "
                 f"{store.collection!r} (status: {watcher.status_path})"
             )
             watcher.run(stop)
-    finally:
-        embedder.close()
+        finally:
+            embedder.close()
     console.print("stopped")
 
 
@@ -133,8 +147,9 @@ def ingest(
         bool | None,
         typer.Option(
             "--rebuild/--no-rebuild",
-            help="Drop the collection and index everything again (after an upgrade or an "
-            "embedder change).",
+            help="Index everything again into a new version of the collection, then switch "
+            "to it atomically: searches use the current one until then (after an upgrade, or "
+            "to change the embedder or its backend).",
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Parallel parser processes.")] = None,

@@ -9,8 +9,10 @@ A failed parse touches nothing: the previous version stays searchable.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,11 +29,12 @@ from rag_core.group_map import load_group_map
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
 from rag_core.sparse import sparse_document
-from rag_core.store import StoredPoint, VectorStore, iter_batches
+from rag_core.store import StoredPoint, VectorStore, iter_batches, open_staging
 from rag_core.types import ConfigurationError, now_iso
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
 UPSERT_BATCH = 256
+PREFETCH = True  # parse ahead on a thread while embedding (benchmarks' baseline turns it off)
 
 
 @dataclass(slots=True)
@@ -66,15 +69,18 @@ class IngestReport:
 
 
 class IngestProgress(Protocol):
-    def start(self, total_files: int) -> None: ...
-    def file_done(self, source: str, chunks: int, failed: bool) -> None: ...
+    """Told the work ahead (files and their bytes, which predict time better than a file
+    count), then each file as it is written."""
+
+    def start(self, total_files: int, total_bytes: int = 0) -> None: ...
+    def file_done(self, source: str, chunks: int, failed: bool, size: int = 0) -> None: ...
 
 
 class _NoProgress:
-    def start(self, total_files: int) -> None:
+    def start(self, total_files: int, total_bytes: int = 0) -> None:
         pass
 
-    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+    def file_done(self, source: str, chunks: int, failed: bool, size: int = 0) -> None:
         pass
 
 
@@ -86,7 +92,8 @@ class _Pending:
 
 
 def open_manifest(settings: Settings, store: VectorStore) -> Manifest:
-    return Manifest(manifest_path(settings.state_dir, store.location, store.collection))
+    """The manifest of the store's physical collection (a rebuild's new one has its own)."""
+    return Manifest(manifest_path(settings.state_dir, store.location, store.state_key))
 
 
 def run_ingest(
@@ -111,8 +118,6 @@ def run_ingest(
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=settings.dry_run)
-    ingested_at = now_iso()
-    acl_rules = AclRules(root, tuple(settings.groups), fs_permissions(root, settings, permissions))
 
     found, walk_failures = discover(root)
     on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
@@ -122,7 +127,83 @@ def run_ingest(
         walk_failures = [failure for failure in walk_failures if failure.path in wanted]
     report.failures.extend(walk_failures)
     if settings.rebuild and not settings.dry_run:
-        store.drop()  # an incompatible or unwanted index: start over from the files
+        raise ConfigurationError("a rebuild goes through run_rebuild (a new collection)")
+    with store.hold():  # one generation for the whole run, even if a rebuild switches
+        _ingest_into(
+            root,
+            settings,
+            store,
+            embedder,
+            progress,
+            report,
+            found,
+            on_disk,
+            stop,
+            started,
+            fs_permissions(root, settings, permissions),
+        )
+    report.files_failed = len(report.failures)
+    report.seconds_total = time.perf_counter() - started
+    return report
+
+
+def run_rebuild(
+    root: Path,
+    settings: Settings,
+    embedder: Embedder,
+    progress: IngestProgress | None = None,
+    stop: Callable[[], bool] | None = None,
+    staged: VectorStore | None = None,
+) -> IngestReport:
+    """`ingest --rebuild`: index everything into a new version of the collection, then switch
+    to it in one atomic step (the embedded folder's pointer, or the server's alias). Until
+    then searches keep using the current index, whoever holds it open; a failed or stopped
+    run throws the new version away and leaves the current one as it was."""
+    opened = staged is None
+    staged = staged or open_staging(settings)
+    try:
+        try:
+            report = run_ingest(
+                root,
+                settings.model_copy(update={"rebuild": False}),
+                staged,
+                embedder,
+                progress,
+                stop,
+            )
+        except BaseException:
+            staged.discard()
+            raise
+        if report.stopped:
+            staged.discard()
+            return report
+        previous = staged.publish()  # past this point the new version is the live one
+        current = staged.state_key
+    finally:
+        if opened:
+            staged.close()
+    if previous is not None and previous != current:  # the old version's manifest
+        old = manifest_path(settings.state_dir, staged.location, previous)
+        for path in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+            path.unlink(missing_ok=True)
+    return report
+
+
+def _ingest_into(
+    root: Path,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    progress: IngestProgress,
+    report: IngestReport,
+    found: list[Any],
+    on_disk: set[str],
+    stop: Callable[[], bool] | None,
+    started: float,
+    permissions: FsPermissions | None,
+) -> None:
+    ingested_at = now_iso()
+    acl_rules = AclRules(root, tuple(settings.groups), permissions)
     created = False if settings.dry_run else store.ensure_schema(embedder.info)
     if not settings.dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
@@ -201,9 +282,6 @@ def run_ingest(
                 report.seconds_write += time.perf_counter() - write_started
     finally:
         manifest.close()
-    report.files_failed = len(report.failures)
-    report.seconds_total = time.perf_counter() - started
-    return report
 
 
 def fs_permissions(
@@ -241,27 +319,91 @@ def _process(
 ) -> None:
     previous_by_source = {job.source: prev for job, prev in jobs}
     job_by_source = {job.source: job for job, _ in jobs}
-    progress.start(len(jobs))
+    progress.start(len(jobs), sum(job.size for job, _ in jobs))
     pool = ParserPool(settings.workers, settings.parse_memory_mb << 20)
+    results = pool.run(job for job, _ in jobs)
+    if settings.workers and PREFETCH:  # parsers keep producing while this process embeds
+        results = _Prefetch(results, depth=max(4, 4 * settings.workers))
     pending: list[_Pending] = []
     pending_chunks = 0
-    for result in pool.run(job for job, _ in jobs):
-        report.seconds_parse += result.seconds_parse
-        report.seconds_chunk += result.seconds_chunk
-        if result.error is not None:
-            report.failures.append(Failure(result.source, result.error))
-            progress.file_done(result.source, 0, failed=True)
-            continue
-        job = job_by_source[result.source]
-        pending.append(_Pending(result, job, previous_by_source[result.source]))
-        pending_chunks += len(result.chunks)
-        if pending_chunks >= FLUSH_CHUNKS:
-            _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
-            pending, pending_chunks = [], 0
-        if stop is not None and stop():
-            report.stopped = True
-            break
+    try:
+        for result in results:
+            report.seconds_parse += result.seconds_parse
+            report.seconds_chunk += result.seconds_chunk
+            if result.error is not None:
+                report.failures.append(Failure(result.source, result.error))
+                size = job_by_source[result.source].size if result.source in job_by_source else 0
+                progress.file_done(result.source, 0, failed=True, size=size)
+                continue
+            job = job_by_source[result.source]
+            pending.append(_Pending(result, job, previous_by_source[result.source]))
+            pending_chunks += len(result.chunks)
+            if pending_chunks >= FLUSH_CHUNKS:
+                _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
+                pending, pending_chunks = [], 0
+            if stop is not None and stop():
+                report.stopped = True
+                break
+    finally:
+        results.close()
     _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
+
+
+_DONE = object()
+
+
+class _Prefetch:
+    """Runs an iterator of parse results on a thread, a bounded number of files ahead, so
+    the parser processes never wait for the embedder (and memory stays bounded)."""
+
+    def __init__(self, results: Iterator[ParseResult], depth: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._pump, args=(results,), name="ingest-parse", daemon=True
+        )
+        self._thread.start()
+
+    def _offer(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _pump(self, results: Iterator[ParseResult]) -> None:
+        final: Any = _DONE
+        try:
+            for result in results:
+                if not self._offer(result):
+                    break
+        except BaseException as exc:  # handed to the consumer, raised there
+            final = exc
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # the pool shuts its processes down
+        self._offer(final)
+
+    def __iter__(self) -> Iterator[ParseResult]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
 
 
 def _write(
@@ -310,7 +452,7 @@ def _write(
             report.files_new += 1
         else:
             report.files_updated += 1
-        progress.file_done(job.source, len(result.chunks), failed=False)
+        progress.file_done(job.source, len(result.chunks), failed=False, size=job.size)
     report.chunks_written += len(points)
     report.chunks_flagged += sum(1 for chunk in chunks if chunk.instruction_like)
     report.seconds_write += time.perf_counter() - write_started

@@ -7,13 +7,13 @@ import time
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     SpinnerColumn,
     Task,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -28,38 +28,54 @@ class _RatesColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         elapsed = max(time.perf_counter() - self._owner.started, 1e-6)
-        files = task.completed / elapsed
+        files = self._owner.files / elapsed
         chunks = self._owner.chunks / elapsed
         return Text(f"{files:5.1f} files/s {chunks:6.1f} chunks/s", style="cyan")
 
 
 class RichProgress:
-    """IngestProgress on a rich bar (to stderr, so --json output stays clean)."""
+    """IngestProgress on a rich bar (to stderr, so --json output stays clean). The bar and
+    its ETA advance by bytes: file sizes predict the work left far better than a count of
+    files does (one manual can outweigh a hundred memos)."""
 
     def __init__(self, console: Console) -> None:
         self.chunks = 0
+        self.files = 0
+        self.total_files = 0
         self.started = time.perf_counter()
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]ingesting"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[files]}"),
             _RatesColumn(self),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             TextColumn("{task.description}", style="dim"),
             console=console,
             transient=False,
         )
-        self._task = self._progress.add_task("", total=0)
+        self._task = self._progress.add_task("", total=0, files="")
 
-    def start(self, total_files: int) -> None:
+    def start(self, total_files: int, total_bytes: int = 0) -> None:
         self.started = time.perf_counter()
-        self._progress.update(self._task, total=total_files)
+        self.total_files = total_files
+        # without sizes (or only empty files) each file counts as one unit
+        self._by_bytes = total_bytes > 0
+        total = total_bytes if self._by_bytes else total_files
+        self._progress.update(self._task, total=total, files=f"0/{total_files} files")
         self._progress.start()
 
-    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+    def file_done(self, source: str, chunks: int, failed: bool, size: int = 0) -> None:
         self.chunks += chunks
-        self._progress.update(self._task, advance=1, description=source[-50:])
+        self.files += 1
+        self._progress.update(
+            self._task,
+            advance=size if self._by_bytes else 1,
+            files=f"{self.files}/{self.total_files} files",
+            description=source[-50:],
+        )
 
     def stop(self) -> None:
         self._progress.stop()

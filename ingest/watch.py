@@ -76,10 +76,10 @@ class _Heartbeat:
         self._status, self._path, self._every = status, path, every_s
         self._last = time.monotonic()
 
-    def start(self, total_files: int) -> None:
+    def start(self, total_files: int, total_bytes: int = 0) -> None:
         pass
 
-    def file_done(self, source: str, chunks: int, failed: bool) -> None:
+    def file_done(self, source: str, chunks: int, failed: bool, size: int = 0) -> None:
         if time.monotonic() - self._last >= self._every:
             self._status.save(self._path)
             self._last = time.monotonic()

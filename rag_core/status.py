@@ -17,5 +17,6 @@ def index_status(store: VectorStore) -> dict[str, Any]:
         "chunks": store.count(),
         "per_source": per_source,
         "embedder": meta.get("embedder"),
+        "embed_backend": (meta.get("embed_backend") or "torch") if meta else None,
         "last_ingest": meta.get("last_ingest"),
     }

@@ -18,8 +18,10 @@ import os
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
@@ -33,6 +35,7 @@ from rag_core.types import (
     ConfigurationError,
     EmbedderInfo,
     Payload,
+    RagdeskError,
     StoreUnavailable,
     StoreUnreachable,
 )
@@ -139,6 +142,7 @@ def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
         "embedder": embedder.name,
         "dim": embedder.dim,
         "max_tokens": embedder.max_tokens,
+        "embed_backend": embedder.backend,
         "sparse": SPARSE,
     }
 
@@ -156,6 +160,14 @@ def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderIn
             f"collection {collection!r} holds vectors of embedder {meta.get('embedder')!r} "
             f"({meta.get('dim')}-d), not {embedder.name!r} ({embedder.dim}-d): use the same "
             "embedder, re-index with `ingest DIR --rebuild`, or use another --collection"
+        )
+    built_with = meta.get("embed_backend") or "torch"  # collections older than backends
+    if built_with != embedder.backend:
+        raise ConfigurationError(
+            f"collection {collection!r} was embedded with the {built_with} backend, not "
+            f"{embedder.backend}: their vectors differ slightly, so a collection keeps one. "
+            "Set RAGDESK_EMBED_BACKEND=auto (keeps it), or re-index with `ingest DIR "
+            "--rebuild` (the chat keeps answering from the current index until it is done)"
         )
 
 
@@ -221,6 +233,26 @@ class VectorStore(ABC):
     def optimize(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Build indexes after a bulk write, where the engine needs to be told."""
 
+    @property
+    def state_key(self) -> str:
+        """Names this physical collection (a generation) for local state such as the
+        manifest: after a rebuild's switch, the new one starts with its own."""
+        return self.collection
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Stay on one generation for a whole ingest run (no switch half-way)."""
+        yield
+
+    def publish(self) -> str | None:
+        """Make a staged collection (from open_staging) the live one, atomically; returns
+        the previous one's state key."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Throw away a staged collection that was not published."""
+        raise NotImplementedError
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -252,44 +284,233 @@ class _Serialized:
 
 
 class EdgeStore(VectorStore):
-    """qdrant-edge shard at <root>/<collection>/shard, meta in <root>/<collection>/ragdesk.json.
+    """qdrant-edge shard of one collection, in generations under <root>/<collection>/.
 
-    One process writes a shard at a time: an exclusive lock file says so plainly rather than
-    letting two writers corrupt it.
+    A generation is a folder with `shard/`, `ragdesk.json` (the meta) and `.lock`; the first
+    one (and every collection made before generations) is the collection folder itself.
+    `ingest --rebuild` builds a new generation beside the live one, then replaces the
+    `current` pointer file atomically (os.replace). An open store follows the pointer before
+    each call, so the chat answers from the old generation until the switch and from the new
+    one after it; an old generation is deleted by the last process that lets go of it.
+
+    One process writes a generation at a time: an exclusive lock file says so plainly rather
+    than letting two writers corrupt it.
     """
 
-    def __init__(self, root: Path, collection: str) -> None:
+    def __init__(self, root: Path, collection: str, generation: str | None = None) -> None:
         import qdrant_edge
 
         self._q = qdrant_edge
         self.collection = collection
         self.location = str(root.resolve())
-        self._dir = root / collection
-        self._shard_dir = self._dir / "shard"
-        self._meta_file = self._dir / "ragdesk.json"
-        self._dir.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self._dir / ".lock", "a+")  # noqa: SIM115 - held for the store's life
+        self._home = root / collection
+        self._home.mkdir(parents=True, exist_ok=True)
+        self._pointer = self._home / "current"
+        self._pinned = generation is not None  # a rebuild's new generation: never follows
+        self._held = 0  # > 0 while a run must stay on one generation (see hold())
+        self._guard = threading.RLock()
+        self._rebuild_lock: Any = None
+        self._stamp = self._pointer_stamp()
+        self._gen = generation if generation is not None else self._read_pointer()
+        self._lock, self._shard = self._attach(self._gen)
+        if not self._pinned:
+            self._follow()  # a switch between reading the pointer and locking: catch up
+            self._sweep()
+
+    # -- generations -------------------------------------------------------------------
+
+    def _gen_dir(self, gen: str) -> Path:
+        return self._home / gen if gen else self._home
+
+    @property
+    def _dir(self) -> Path:
+        return self._gen_dir(self._gen)
+
+    @property
+    def _shard_dir(self) -> Path:
+        return self._dir / "shard"
+
+    @property
+    def _meta_file(self) -> Path:
+        return self._dir / "ragdesk.json"
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.collection}@{self._gen}" if self._gen else self.collection
+
+    def _pointer_stamp(self) -> tuple[int, int] | None:
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stat = self._pointer.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns
+
+    def _read_pointer(self) -> str:
+        try:
+            return self._pointer.read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def _attach(self, gen: str) -> tuple[Any, Any]:
+        """Lock a generation and load its shard (None when it has none yet)."""
+        folder = self._gen_dir(gen)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / ".lock", "a+")  # noqa: SIM115 - held while attached
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            self._lock.close()
+            lock.close()
             raise StoreUnavailable(
-                f"collection {collection!r} at {self._dir} is open in another ragdesk process "
-                "(an ingest run, or the chat app, which keeps it open): wait for the ingest to "
-                "finish, or add documents through the app's upload while it runs; several "
-                "processes at once need a Qdrant server (RAGDESK_QDRANT_URL)"
+                f"collection {self.collection!r} at {folder} is open in another ragdesk "
+                "process (an ingest run, or the chat app, which keeps it open): wait for the "
+                "ingest to finish, or add documents through the app's upload while it runs; "
+                "several processes at once need a Qdrant server (RAGDESK_QDRANT_URL)"
             ) from exc
-        self._shard: Any = None
-        if self._meta_file.is_file() and self._shard_dir.is_dir():
-            self._shard = _Serialized(qdrant_edge.EdgeShard.load(str(self._shard_dir)))
+        shard = None
+        if (folder / "ragdesk.json").is_file() and (folder / "shard").is_dir():
+            shard = _Serialized(self._q.EdgeShard.load(str(folder / "shard")))
+        return lock, shard
+
+    def _detach(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+        if self._lock is not None and not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    def _follow(self) -> None:
+        """Move to the generation the pointer names, if it changed since the last call."""
+        if self._pinned or self._held:
+            return
+        stamp = self._pointer_stamp()
+        if stamp == self._stamp:
+            return
+        with self._guard:
+            gen = self._read_pointer()
+            if gen == self._gen:
+                self._stamp = stamp
+                return
+            try:
+                lock, shard = self._attach(gen)
+            except StoreUnavailable:
+                return  # its builder has not let go yet: try again on the next call
+            old = self._gen
+            self._detach()
+            self._lock, self._shard, self._gen, self._stamp = lock, shard, gen, stamp
+            self._retire(old)
+
+    def _retire(self, gen: str) -> None:
+        """Delete a generation that is no longer current, unless a process still has it."""
+        folder = self._gen_dir(gen)
+        try:
+            lock = open(folder / ".lock", "a+")  # noqa: SIM115 - closed below
+        except OSError:
+            return
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # still open elsewhere: that process retires it when it moves on
+            import shutil
+
+            if gen:
+                shutil.rmtree(folder, ignore_errors=True)
+            else:  # the collection folder itself: only the first generation's files
+                (folder / "ragdesk.json").unlink(missing_ok=True)
+                shutil.rmtree(folder / "shard", ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Delete generations left behind (a crashed rebuild, a reader gone), unless a
+        rebuild is running: its new generation is not current yet."""
+        with open(self._home / ".rebuild.lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            stale = [d.name for d in self._home.glob("gen-*") if d.name != self._gen]
+            if self._gen and (self._home / "shard").exists():
+                stale.append("")
+            for gen in stale:
+                self._retire(gen)
+
+    @classmethod
+    def staging(cls, root: Path, collection: str) -> EdgeStore:
+        """A new, empty generation of the collection for `ingest --rebuild`; one at a time."""
+        home = root / collection
+        home.mkdir(parents=True, exist_ok=True)
+        rebuild_lock = open(home / ".rebuild.lock", "a+")  # noqa: SIM115 - held until publish
+        try:
+            fcntl.flock(rebuild_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            rebuild_lock.close()
+            raise StoreUnavailable(
+                f"another `ingest --rebuild` of collection {collection!r} is running"
+            ) from exc
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        store = cls(root, collection, generation=f"gen-{stamp}-{os.getpid()}")
+        store._rebuild_lock = rebuild_lock
+        return store
+
+    def publish(self) -> str | None:
+        """Make this new generation the live one (atomic), then delete the previous one if
+        nobody has it open. Returns the previous generation's state key."""
+        if not self._pinned:
+            raise RagdeskError("only a generation made by EdgeStore.staging can be published")
+        with self._guard:
+            self._detach()  # flushed and unlocked: readers may attach as soon as it is live
+            previous = self._read_pointer()
+            tmp = self._pointer.with_suffix(".tmp")
+            with open(tmp, "w") as handle:
+                handle.write(self._gen)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self._pointer)
+            _fsync_dir(self._home)
+            if previous != self._gen:
+                self._retire(previous)
+            self._release_rebuild_lock()
+        return f"{self.collection}@{previous}" if previous else self.collection
+
+    def discard(self) -> None:
+        """Throw this unpublished generation away (a failed or stopped rebuild)."""
+        import shutil
+
+        with self._guard:
+            self._detach()
+            if self._pinned and self._gen:
+                shutil.rmtree(self._dir, ignore_errors=True)
+            self._release_rebuild_lock()
+
+    def _release_rebuild_lock(self) -> None:
+        if self._rebuild_lock is not None and not self._rebuild_lock.closed:
+            fcntl.flock(self._rebuild_lock, fcntl.LOCK_UN)
+            self._rebuild_lock.close()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._guard:
+            self._follow()
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._held -= 1
+
+    # -- the collection ------------------------------------------------------------------
 
     def exists(self) -> bool:
+        self._follow()
         return self._shard is not None
 
     def meta(self) -> dict[str, Any]:
+        self._follow()
         return json.loads(self._meta_file.read_text()) if self._meta_file.is_file() else {}
 
     def update_meta(self, values: dict[str, Any]) -> None:
+        self._follow()
         meta = {**self.meta(), **values}
         tmp = self._meta_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=2))
@@ -327,6 +548,7 @@ class EdgeStore(VectorStore):
         shutil.rmtree(self._shard_dir, ignore_errors=True)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
+        self._follow()
         q = self._q
         shard = self._require()
         batch = [
@@ -344,11 +566,13 @@ class EdgeStore(VectorStore):
             shard.update(q.UpdateOperation.upsert_points(batch))
 
     def delete_file(self, source: str, except_hash: str | None = None) -> None:
+        self._follow()
         q = self._q
         shard = self._require()
         shard.update(q.UpdateOperation.delete_points_by_filter(file_points(q, source, except_hash)))
 
     def set_acl(self, source: str, acl: list[str]) -> None:
+        self._follow()
         q = self._q
         shard = self._require()
         shard.update(
@@ -356,12 +580,14 @@ class EdgeStore(VectorStore):
         )
 
     def count(self, source: str | None = None) -> int:
+        self._follow()
         if self._shard is None:
             return 0
         flt = file_points(self._q, source) if source is not None else None
         return int(self._shard.count(self._q.CountRequest(exact=True, filter=flt)))
 
     def per_source(self) -> dict[str, int]:
+        self._follow()
         if self._shard is None:
             return {}
         response = self._shard.facet(
@@ -377,6 +603,7 @@ class EdgeStore(VectorStore):
         groups: Sequence[str],
         spec: SearchSpec = SearchSpec(),
     ) -> list[Hit]:
+        self._follow()
         if spec.mode == "hybrid" and spec.fusion == "dbsf" and spec.weights is not None:
             return weighted_dbsf(self, query, limit, groups, spec)
         q = self._q
@@ -418,6 +645,7 @@ class EdgeStore(VectorStore):
         return [_hit(p) for p in shard.query(request)]
 
     def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
+        self._follow()
         if self._shard is None:
             return []
         q = self._q
@@ -433,29 +661,43 @@ class EdgeStore(VectorStore):
                 return found
 
     def optimize(self) -> None:
+        self._follow()
         if self._shard is not None:
             self._shard.optimize()
 
     def close(self) -> None:
-        if self._shard is not None:
-            self._shard.flush()
-            self._shard.close()
-            self._shard = None
-        if not self._lock.closed:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+        with self._guard:
+            self._detach()
+            self._release_rebuild_lock()
 
 
 class ClientStore(VectorStore):
-    """A collection on a Qdrant server (or in qdrant-client's local mode), via qdrant-client."""
+    """A collection on a Qdrant server (or in qdrant-client's local mode), via qdrant-client.
 
-    def __init__(self, client: Any, collection: str, location: str = "qdrant-client") -> None:
+    The name users know is an alias of a physical collection `<name>--gen-<time>`: requests
+    go to the alias, which the server resolves on each one, and `ingest --rebuild` fills a
+    new physical collection, then moves the alias in one `update_collection_aliases` call
+    (atomic), then deletes the old one. Collections made before aliases are real ones under
+    the name itself: their first rebuild must delete that before the alias can take the
+    name, a gap of one request's length.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        location: str = "qdrant-client",
+        physical: str | None = None,
+    ) -> None:
         from qdrant_client import models
 
         self._m = models
         self._client = client
         self.collection = collection
         self.location = location
+        self._staged = physical is not None  # a rebuild's new collection, not live yet
+        self._owns_client = True  # False when it shares a live store's client
+        self._name = physical or collection  # what requests name: the alias, or the new one
 
     @classmethod
     def connect(cls, settings: Settings) -> ClientStore:
@@ -476,21 +718,59 @@ class ClientStore(VectorStore):
             ) from exc
         return cls(client, settings.collection, settings.qdrant_url or "")
 
+    def _aliases(self) -> dict[str, str]:
+        return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
+
+    def _physical(self) -> str | None:
+        """The physical collection behind the name (None: nothing there yet)."""
+        if self._staged:
+            return self._name if self._client.collection_exists(self._name) else None
+        target = self._aliases().get(self.collection)
+        if target is not None:
+            return target
+        return self.collection if self._client.collection_exists(self.collection) else None
+
+    @property
+    def state_key(self) -> str:
+        return self._physical() or self._name
+
+    @classmethod
+    def staging_of(cls, live: ClientStore) -> ClientStore:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        staged = cls(
+            live._client, live.collection, live.location, f"{live.collection}--gen-{stamp}"
+        )
+        staged._owns_client = False
+        return staged
+
     def exists(self) -> bool:
-        return bool(self._client.collection_exists(self.collection))
+        return self._physical() is not None
 
     def meta(self) -> dict[str, Any]:
-        if not self.exists():
+        physical = self._physical()  # collection-level calls name the collection, not an alias
+        if physical is None:
             return {}
-        return dict(self._client.get_collection(self.collection).config.metadata or {})
+        return dict(self._client.get_collection(physical).config.metadata or {})
 
     def update_meta(self, values: dict[str, Any]) -> None:
-        self._client.update_collection(self.collection, metadata=values)
+        self._client.update_collection(self._physical() or self._name, metadata=values)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        live = self._name
+        self._name = self._physical() or live  # a rebuild's alias switch won't move this run
+        try:
+            yield
+        finally:
+            self._name = live
 
     def _create(self, embedder: EmbedderInfo) -> None:
         m = self._m
+        physical = self._name
+        if not self._staged:  # a new name: a physical collection behind an alias from the start
+            physical = f"{self.collection}--gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
         self._client.create_collection(
-            self.collection,
+            physical,
             vectors_config={DENSE: m.VectorParams(size=embedder.dim, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             metadata=collection_meta(embedder),
@@ -499,12 +779,55 @@ class ClientStore(VectorStore):
             warnings.simplefilter("ignore", UserWarning)
             for field in Payload.INDEXED:
                 self._client.create_payload_index(
-                    self.collection, field, field_schema=m.PayloadSchemaType.KEYWORD
+                    physical, field, field_schema=m.PayloadSchemaType.KEYWORD
                 )
+        if not self._staged:
+            self._client.update_collection_aliases(
+                change_aliases_operations=[self._alias_to(physical)]
+            )
+
+    def _alias_to(self, physical: str) -> Any:
+        m = self._m
+        return m.CreateAliasOperation(
+            create_alias=m.CreateAlias(collection_name=physical, alias_name=self.collection)
+        )
+
+    def publish(self) -> str | None:
+        """Point the alias at this new collection in one call, then delete the old one."""
+        if not self._staged:
+            raise RagdeskError("only a collection made by open_staging can be published")
+        m = self._m
+        old = self._aliases().get(self.collection)
+        operations = [self._alias_to(self._name)]
+        if old is not None:
+            delete = m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=self.collection))
+            operations.insert(0, delete)
+        elif self._client.collection_exists(self.collection):
+            old = self.collection  # made before aliases: the name must be freed first
+            self._client.delete_collection(old)
+        self._client.update_collection_aliases(change_aliases_operations=operations)
+        if old is not None and old != self.collection:
+            self._client.delete_collection(old)
+        self._staged, self._name = False, self.collection
+        return old
+
+    def discard(self) -> None:
+        if self._staged and self._client.collection_exists(self._name):
+            self._client.delete_collection(self._name)
 
     def drop(self) -> None:
-        if self.exists():
-            self._client.delete_collection(self.collection)
+        physical = self._physical()
+        if physical is None:
+            return
+        if physical != self._name:
+            self._client.update_collection_aliases(
+                change_aliases_operations=[
+                    self._m.DeleteAliasOperation(
+                        delete_alias=self._m.DeleteAlias(alias_name=self.collection)
+                    )
+                ]
+            )
+        self._client.delete_collection(physical)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         m = self._m
@@ -520,29 +843,27 @@ class ClientStore(VectorStore):
             for p in points
         ]
         if structs:
-            self._client.upsert(self.collection, structs, wait=True)
+            self._client.upsert(self._name, structs, wait=True)
 
     def delete_file(self, source: str, except_hash: str | None = None) -> None:
         selector = self._m.FilterSelector(filter=file_points(self._m, source, except_hash))
-        self._client.delete(self.collection, points_selector=selector, wait=True)
+        self._client.delete(self._name, points_selector=selector, wait=True)
 
     def set_acl(self, source: str, acl: list[str]) -> None:
         self._client.set_payload(
-            self.collection, {Payload.ACL: acl}, points=file_points(self._m, source), wait=True
+            self._name, {Payload.ACL: acl}, points=file_points(self._m, source), wait=True
         )
 
     def count(self, source: str | None = None) -> int:
         if not self.exists():
             return 0
         flt = file_points(self._m, source) if source is not None else None
-        return int(self._client.count(self.collection, count_filter=flt, exact=True).count)
+        return int(self._client.count(self._name, count_filter=flt, exact=True).count)
 
     def per_source(self) -> dict[str, int]:
         if not self.exists():
             return {}
-        response = self._client.facet(
-            self.collection, key=Payload.SOURCE, limit=1_000_000, exact=True
-        )
+        response = self._client.facet(self._name, key=Payload.SOURCE, limit=1_000_000, exact=True)
         return {str(hit.value): int(hit.count) for hit in response.hits}
 
     def search(
@@ -578,7 +899,7 @@ class ClientStore(VectorStore):
                 "query": fusion,
             }
         response = self._client.query_points(
-            self.collection,
+            self._name,
             query_filter=acl,
             limit=limit,
             with_payload=True,
@@ -595,30 +916,45 @@ class ClientStore(VectorStore):
         offset = None
         while True:
             records, offset = self._client.scroll(
-                self.collection, scroll_filter=flt, limit=1000, offset=offset, with_payload=True
+                self._name, scroll_filter=flt, limit=1000, offset=offset, with_payload=True
             )
             found.extend(dict(r.payload or {}) for r in records)
             if offset is None:
                 return found
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
 
 def list_collections(settings: Settings) -> list[str]:
-    """Collections that exist where `settings` point: the server's, or the embedded folder's."""
+    """Collections that exist where `settings` point: the server's (by the names users know:
+    aliases, not the physical generations behind them), or the embedded folder's."""
     if settings.qdrant_url:
         store = ClientStore.connect(settings)
         try:
-            return sorted(c.name for c in store._client.get_collections().collections)
+            names = {c.name for c in store._client.get_collections().collections}
+            aliases = store._aliases()
+            behind = set(aliases.values())
+            return sorted(set(aliases) | {n for n in names - behind if "--gen-" not in n})
         finally:
             store.close()
     root = settings.qdrant_dir
     if not root.is_dir():
         return []
-    return sorted(
-        d.name for d in root.iterdir() if (d / "ragdesk.json").is_file() and (d / "shard").is_dir()
-    )
+    return sorted(d.name for d in root.iterdir() if _edge_live(d) is not None)
+
+
+def _edge_live(home: Path) -> Path | None:
+    """The live generation folder of an embedded collection (None: not a collection)."""
+    if home.name.startswith(".") or not home.is_dir():
+        return None
+    try:
+        gen = (home / "current").read_text().strip()
+    except OSError:
+        gen = ""
+    live = home / gen if gen else home
+    return live if (live / "ragdesk.json").is_file() and (live / "shard").is_dir() else None
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -626,6 +962,24 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url:
         return ClientStore.connect(settings)
     return EdgeStore(settings.qdrant_dir, settings.collection)
+
+
+def open_staging(settings: Settings) -> VectorStore:
+    """A new, empty version of the collection for `ingest --rebuild`: filled while the live
+    one keeps serving, then `publish()`ed in one atomic switch (or `discard()`ed)."""
+    if settings.qdrant_url:
+        staged = ClientStore.staging_of(ClientStore.connect(settings))
+        staged._owns_client = True  # its own connection: closed with it
+        return staged
+    return EdgeStore.staging(settings.qdrant_dir, settings.collection)
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def iter_batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -119,6 +119,9 @@ class EmbedderInfo:
     name: str
     dim: int
     max_tokens: int
+    # how the vectors were computed: torch (fp32), onnx (fp32) or onnx-int8; collections
+    # made before backends existed were all built by torch
+    backend: str = "torch"
 
 
 class RagdeskError(Exception):

@@ -33,20 +33,29 @@ def shared_docs() -> Path:
     return _shared_docs()
 
 
+@pytest.fixture(scope="session")
+def embedder_builds(pytestconfig: pytest.Config) -> Path:
+    """One folder for the ONNX builds of the embedder, kept in pytest's cache across
+    sessions (a build takes a while; each is named by a fingerprint of its inputs, so a
+    stale one is never loaded), rather than one per data folder."""
+    return Path(pytestconfig.cache.mkdir("embedder-builds"))
+
+
 @pytest.fixture(autouse=True)
-def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder_builds: Path) -> None:
     """Tests never pick up a developer's .env or RAGDESK_* variables."""
     for key in list(os.environ):
         if key.startswith("RAGDESK_") and key != "RAGDESK_SHARED_DIR":
             monkeypatch.delenv(key)
+    monkeypatch.setenv("RAGDESK_EMBEDDER_DIR", str(embedder_builds))  # subprocesses too
     monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+def embedder(tmp_path_factory: pytest.TempPathFactory, embedder_builds: Path) -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once per session."""
     state = tmp_path_factory.mktemp("embedder-state")
-    model = Embedder(Settings(data_dir=state))
+    model = Embedder(Settings(data_dir=state, embedder_dir=embedder_builds))
     yield model
     model.close()
 

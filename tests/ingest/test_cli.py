@@ -138,4 +138,11 @@ def test_rebuild_reindexes_a_collection_of_an_older_schema(
     assert rebuilt.returncode == 0, rebuilt.stderr
     report = json.loads(summary.read_text())
     assert report["files_new"] == 1 and report["chunks_written"] > 0
-    assert json.loads(meta_file.read_text())["schema_version"] == meta["schema_version"]
+    home = data / "qdrant" / "documents"  # the new version, now the live one
+    live = home / (home / "current").read_text()
+    assert (
+        json.loads((live / "ragdesk.json").read_text())["schema_version"] == meta["schema_version"]
+    )
+    assert not meta_file.exists()  # the old version is gone: nobody had it open
+    again = run("ingest", root, "--json-summary", summary, data=data)
+    assert again.returncode == 0 and json.loads(summary.read_text())["files_unchanged"] == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,12 +13,21 @@ import pytest
 from qdrant_client import QdrantClient
 
 from ingest.manifest import Manifest
-from ingest.pipeline import IngestReport, open_manifest, run_ingest
+from ingest.parse_job import ParseResult
+from ingest.pipeline import IngestReport, _Prefetch, open_manifest, run_ingest, run_rebuild
 from rag_core.embeddings import Embedder
 from rag_core.prompt import describe
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
-from rag_core.store import ClientStore, EdgeStore, VectorStore, open_store
+from rag_core.sparse import sparse_query
+from rag_core.store import (
+    ClientStore,
+    EdgeStore,
+    QueryVectors,
+    SearchSpec,
+    VectorStore,
+    open_store,
+)
 from rag_core.types import ConfigurationError, EmbedderInfo, Payload
 from tests.ingest import bad_files, made_files
 
@@ -385,3 +396,107 @@ def test_row_ranges_round_trip_through_the_server_store(
         assert (found.section, found.rows) == ("Contacts", "2–3")
     finally:
         client_store.close()
+
+
+@pytest.mark.parametrize("engine", ["edge", "client"])
+def test_rebuild_switches_without_downtime_even_to_another_backend(
+    engine: str,
+    make_corpus: Callable[..., Path],
+    settings: Settings,
+    embedder: Embedder,
+) -> None:
+    """A reader (the chat) searches all through `ingest --rebuild`: it always gets passages,
+    from the torch-built version until the switch, then from the new int8 one."""
+    root = make_corpus("text/debian-social-contract.txt")
+    as_torch = settings.model_copy(update={"embed_backend": "torch"})
+    torch_embedder = Embedder(as_torch)
+    if engine == "edge":
+        with open_store(settings) as first:
+            ingest(root, as_torch, first, torch_embedder)
+        reader: VectorStore = open_store(settings)  # held open, as the chat does
+    else:
+        reader = ClientStore(QdrantClient(":memory:"), "documents", "memory")
+        ingest(root, as_torch, reader, torch_embedder)
+    query = QueryVectors(
+        torch_embedder.embed_query("What does Debian promise?"), sparse_query("Debian promise")
+    )
+    torch_embedder.close()
+    seen: list[tuple[str, int]] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            backend = reader.meta().get("embed_backend", "")
+            seen.append((backend, len(reader.search(query, 3, ["*"], SearchSpec(mode="dense")))))
+            time.sleep(0.02)
+
+    (root / "backups.md").write_text("# Backups\n\nTake an etcd snapshot every hour.\n")
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        staged = ClientStore.staging_of(reader) if isinstance(reader, ClientStore) else None
+        report = run_rebuild(root, settings, embedder, staged=staged)
+        time.sleep(0.2)  # a few searches after the switch
+    finally:
+        done.set()
+        thread.join()
+    try:
+        assert report.failures == [] and report.files_new == 2
+        assert embedder.backend == "onnx-int8"
+        backends = [backend for backend, _ in seen]
+        assert backends[0] == "torch" and backends[-1] == "onnx-int8", backends
+        assert backends == sorted(backends, key=lambda b: b != "torch")  # one switch
+        assert all(hits > 0 for _, hits in seen), seen  # never without an index
+        assert "backups.md" in reader.per_source()
+        assert_consistent(settings, reader)
+    finally:
+        reader.close()
+
+
+def test_a_failed_rebuild_keeps_the_live_version(
+    make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
+) -> None:
+    root = make_corpus("markdown/etcd.faq.md")
+    ingest(root, settings, store, embedder)
+    before = store.per_source()
+
+    def broken_embed(texts: object) -> None:
+        raise RuntimeError("embedder died half-way")
+
+    failing = Embedder(settings)
+    failing.embed = broken_embed  # type: ignore[method-assign]  # fault injection
+    with pytest.raises(RuntimeError, match="half-way"):
+        run_rebuild(root, settings, failing)
+    assert store.per_source() == before
+    assert not list((settings.qdrant_dir / "documents").glob("gen-*"))
+
+
+def test_parsing_runs_ahead_of_embedding_bounded_and_stops_cleanly() -> None:
+    produced: list[int] = []
+
+    def results() -> Iterator[ParseResult]:
+        for index in range(1000):
+            produced.append(index)
+            yield ParseResult(source=str(index))
+
+    prefetch = _Prefetch(results(), depth=4)
+    first = next(iter(prefetch))
+    deadline = time.monotonic() + 5
+    while len(produced) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the consumer is "embedding": the producer goes on meanwhile
+    time.sleep(0.1)
+    assert first.source == "0"
+    assert 5 <= len(produced) <= 4 + 3  # ahead, but never more than the queue holds
+    prefetch.close()  # the consumer stops early (SIGTERM): nothing hangs
+    assert len(produced) < 1000
+
+
+def test_a_parser_pool_failure_reaches_the_consumer() -> None:
+    def results() -> Iterator[ParseResult]:
+        yield ParseResult(source="a")
+        raise RuntimeError("the pool broke")
+
+    prefetch = _Prefetch(results(), depth=2)
+    with pytest.raises(RuntimeError, match="the pool broke"):
+        list(prefetch)
+    prefetch.close()

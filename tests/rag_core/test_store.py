@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
+from rag_core.settings import Settings
 from rag_core.sparse import sparse_document, sparse_query
 from rag_core.store import (
     ClientStore,
@@ -18,6 +20,7 @@ from rag_core.store import (
     SearchSpec,
     StoredPoint,
     VectorStore,
+    list_collections,
 )
 from rag_core.types import Chunk, ConfigurationError, EmbedderInfo, StoreUnavailable
 
@@ -172,3 +175,99 @@ def test_weighted_dbsf_keeps_the_acl_filter(store: VectorStore) -> None:
         "public.txt",
         "secret.txt",
     }
+
+
+def test_the_backend_is_part_of_the_embedder_identity(store: VectorStore) -> None:
+    """int8 vectors are close to torch's but not the same: a collection keeps one backend."""
+    store.ensure_schema(replace(INFO, backend="torch"))
+    assert store.meta()["embed_backend"] == "torch"
+    with pytest.raises(ConfigurationError, match=r"torch backend, not onnx-int8.*--rebuild"):
+        store.ensure_schema(replace(INFO, backend="onnx-int8"))
+    store.update_meta({"embed_backend": None})  # a collection from before backends existed
+    assert store.ensure_schema(INFO) is False  # read as torch
+
+
+def _staging(store: VectorStore, tmp_path: Path) -> VectorStore:
+    if isinstance(store, EdgeStore):
+        return EdgeStore.staging(tmp_path / "qdrant", "docs")
+    assert isinstance(store, ClientStore)
+    return ClientStore.staging_of(store)
+
+
+def _sources(store: VectorStore) -> set[str]:
+    query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("kerberos"))
+    return {h.payload["source"] for h in store.search(query, 10, ["*"], SearchSpec(mode="dense"))}
+
+
+def test_a_staged_version_replaces_the_live_one_in_one_switch(
+    store: VectorStore, tmp_path: Path
+) -> None:
+    """What `ingest --rebuild` does: readers see the old version until publish, then the new."""
+    store.ensure_schema(INFO)
+    store.upsert([_point("old.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    staged = _staging(store, tmp_path)
+    staged.ensure_schema(replace(INFO, backend="onnx-int8"))  # a rebuild may change it
+    staged.upsert([_point("new.txt", "h", i, [1, 0, 0, i], ["*"]) for i in range(2)])
+    assert _sources(store) == {"old.txt"} and store.count() == 1
+    assert staged.state_key != store.state_key  # its manifest is its own
+
+    staged.publish()
+
+    assert _sources(store) == {"new.txt"} and store.count() == 2
+    assert store.meta()["embed_backend"] == "onnx-int8"
+    assert store.state_key == staged.state_key
+    staged.close()
+
+
+def test_a_discarded_version_leaves_the_live_one_alone(store: VectorStore, tmp_path: Path) -> None:
+    store.ensure_schema(INFO)
+    store.upsert([_point("old.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    staged = _staging(store, tmp_path)
+    staged.ensure_schema(INFO)
+    staged.upsert([_point("new.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    staged.discard()
+    staged.close()
+    assert _sources(store) == {"old.txt"}
+    if isinstance(store, EdgeStore):
+        assert not list((tmp_path / "qdrant" / "docs").glob("gen-*"))
+
+
+def test_edge_old_version_is_deleted_by_its_last_reader(tmp_path: Path) -> None:
+    root = tmp_path / "qdrant"
+    reader = EdgeStore(root, "docs")  # the chat: holds the first version open
+    reader.ensure_schema(INFO)
+    reader.upsert([_point("old.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    staged = EdgeStore.staging(root, "docs")
+    with pytest.raises(StoreUnavailable, match="another `ingest --rebuild`"):
+        EdgeStore.staging(root, "docs")
+    staged.ensure_schema(INFO)
+    staged.upsert([_point("new.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    staged.publish()
+    assert (root / "docs" / "shard").is_dir()  # still in use by the reader
+    assert _sources(reader) == {"new.txt"}  # the reader moved on, and let go of it
+    assert not (root / "docs" / "shard").exists()
+    assert len(list((root / "docs").glob("gen-*"))) == 1
+    reader.close()
+    with EdgeStore(root, "docs") as again:
+        assert _sources(again) == {"new.txt"}
+    settings = Settings(data_dir=tmp_path, qdrant_path=root)
+    assert list_collections(settings) == ["docs"]
+
+
+def test_client_collection_made_before_aliases_gets_one_on_rebuild() -> None:
+    """A real collection under the name (older ragdesk): its first rebuild frees the name
+    and puts an alias there; later rebuilds only move the alias."""
+    client = QdrantClient(":memory:")
+    ClientStore(client, "docs", physical="docs").ensure_schema(INFO)  # a real collection
+    reader = ClientStore(client, "docs")
+    reader.upsert([_point("old.txt", "h", 0, [1, 0, 0, 0], ["*"])])
+    assert reader.state_key == "docs"
+    for name in ("first.txt", "second.txt"):
+        staged = ClientStore.staging_of(reader)
+        staged.ensure_schema(INFO)
+        staged.upsert([_point(name, "h", 0, [1, 0, 0, 0], ["*"])])
+        staged.publish()
+        assert _sources(reader) == {name}
+    names = {c.name for c in client.get_collections().collections}
+    assert names == {reader.state_key}  # old versions deleted, only the live one is left
+    assert {a.alias_name for a in client.get_aliases().aliases} == {"docs"}
