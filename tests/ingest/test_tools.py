@@ -15,17 +15,28 @@ from rag_core.embeddings import Embedder
 from tests.ingest import made_files
 
 
-def _descendants() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+def _descendants(before: set[int]) -> list[psutil.Process]:
+    """Live child processes not in `before` (earlier tests may leave a multiprocessing
+    forkserver or parser pool running for the session)."""
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.is_running() and p.pid not in before
+    ]
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
 
 
 def test_tool_timeout_kills_its_children_too(tmp_path: Path) -> None:
     """LibreOffice is a launcher with a child: the child must die with it."""
+    before = _children()
     started = time.monotonic()
     with pytest.raises(UnreadableDocument, match=r"sh took longer than 0\.5 s"):
         run_tool(["sh", "-c", "sleep 60 & sleep 60; wait"], 0.5)
     assert time.monotonic() - started < 10
-    assert not _descendants()
+    assert not _descendants(before)
 
 
 def test_the_jobs_timeout_stops_ocr_midway(
@@ -36,8 +47,9 @@ def test_the_jobs_timeout_stops_ocr_midway(
     made_files.page_image(shared_docs / made_files.FAQ, 20).save(scan, resolution=200)
     spec = ChunkingSpec(str(embedder.model_path), 200, 30, embedder.max_chunk_tokens)
     job = ParseJob(scan, scan.name, "hash", 1, 1, ("*",), "now", spec, timeout_s=1)
+    before = _children()
     started = time.monotonic()
     result = run_parse_job(job)
     assert result.error == "parsing took longer than 1 s: skipped"
     assert time.monotonic() - started < 10
-    assert not _descendants()
+    assert not _descendants(before)
