@@ -29,10 +29,12 @@ if [ -z "$wheel" ]; then
   wheel=$(ls "$cache"/llama_cpp_python-"$version"-*.whl 2>/dev/null | head -1 || true)
   [ -n "$wheel" ] || { echo "llama-cpp-python did not build: see above" >&2; exit 1; }
 fi
-installed=$(.venv/bin/python -c 'import llama_cpp, pathlib; print(pathlib.Path(llama_cpp.__file__).parent.parent)' 2>/dev/null || true)
+# where llama_cpp is installed, found without importing it (its dependencies may not be yet)
+where='import importlib.util as u, pathlib as p; s = u.find_spec("llama_cpp"); print(p.Path(s.origin).parent.parent if s else "")'
+installed=$(.venv/bin/python -c "$where")
 marker="$installed/.ragdesk-llama-$key"
 if [ -z "$installed" ] || [ ! -e "$marker" ]; then
   .venv/bin/pip install --quiet --force-reinstall --no-deps "$wheel" 2>&1 | grep -v "is ignored" >&2 || true
-  installed=$(.venv/bin/python -c 'import llama_cpp, pathlib; print(pathlib.Path(llama_cpp.__file__).parent.parent)')
-  touch "$installed/.ragdesk-llama-$key"
+  installed=$(.venv/bin/python -c "$where")
+  touch "$installed/.ragdesk-llama-$key"  # its dependencies come with ragdesk's install
 fi
