@@ -34,15 +34,14 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
         load_pairs(bad)
 
 
-def test_one_documents_pairs_are_separated(embedder: Embedder) -> None:
-    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
-    ids = {r["id"] for r in rows if r["source"] == "markdown/etcd.faq.md"}
-    pairs = [p for p in load_pairs(PAIRS) if p.id in ids]
-    assert len(pairs) >= 10 and {p.supported for p in pairs} == {True, False}
+def test_the_configured_threshold_separates_the_labelled_set(embedder: Embedder) -> None:
+    """The whole set (one document's slice is too small: one flagged paraphrase in eight
+    moves its precision by 0.12), with the session's embedder backend."""
+    pairs = load_pairs(PAIRS)
     result = evaluate_support(SupportChecker(embedder, DEFAULT_THRESHOLD), pairs)
     at = result["at_configured"]
     assert at["threshold"] == DEFAULT_THRESHOLD
-    assert at["precision"] >= 0.9 and at["recall"] >= 0.7, result["errors"]
+    assert at["precision"] >= 0.95 and at["recall"] >= 0.9, result["errors"]
     assert [row["threshold"] for row in result["table"]] == sorted(
         row["threshold"] for row in result["table"]
     )
