@@ -132,14 +132,20 @@ def _wrong_about_capitals(messages: list[dict[str, str]]) -> str:
     )
 
 
-def test_an_unsupported_sentence_is_marked_with_its_tooltip(indexed_data: Path) -> None:
-    """A model that misstates a figure: the chat marks that sentence, not the true one."""
+def test_an_unsupported_sentence_is_marked_with_its_tooltip(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> None:
+    """A model that misstates a figure: the chat marks that sentence, not the true one.
+    Its own collection: the module's chat (app_url) holds the shared one open."""
     from playwright.sync_api import expect
 
+    require_chromium()
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    docs, data = tmp_path_factory.mktemp("marked-docs"), tmp_path_factory.mktemp("marked-data")
+    build_collection(docs, data, embedder)
     with (
         scripted_model(_wrong_about_capitals) as model_url,
-        chat_app(indexed_data, llm_backend="openai", llm_base_url=model_url) as url,
+        chat_app(data, llm_backend="openai", llm_base_url=model_url) as url,
         chromium() as browser,
     ):
         page = browser.new_page(viewport={"width": 1280, "height": 900})

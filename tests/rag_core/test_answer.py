@@ -178,9 +178,14 @@ def test_packaged_model_is_checked(tmp_path: Path) -> None:
     assert resolved.path.stat().st_size == 491_400_064 and not resolved.production
 
 
-def test_the_models_cited_sentences_are_checked(engine: AnswerEngine) -> None:
+def test_the_models_cited_sentences_are_checked(
+    engine_parts: tuple[Settings, Retriever], default_model: LlamaCppChat
+) -> None:
     """The real model's answer goes through the check: every cited sentence is scored
-    against a source it cites."""
+    against a source it cites. The packaged 1.5B: the 0.5B sometimes answers "not found"
+    here, depending on what its KV cache already holds."""
+    settings, retriever = engine_parts
+    engine = AnswerEngine(retriever, default_model, settings)
     real = engine.ask("How are hotel nights reimbursed when travelling?", ["*"])
     assert not real.refused and real.citations
     assert real.checks, "the model's cited sentences were checked"
@@ -205,19 +210,19 @@ def test_a_made_up_sentence_is_flagged_and_a_miscited_one_recited(
         settings.answer_tokens,
     )
     hotel = next(p.n for p in prompt.sources if "Hotel nights" in p.text)
-    flights = next(p.n for p in prompt.sources if "economy class" in p.text)
+    flights = next(p.n for p in prompt.sources if "economy class" in p.text.lower())
     invented = f"Hotel nights in capitals are reimbursed up to 400 EUR [{hotel}]."
     crafted = Answer(question, question, sources=[p.source for p in prompt.sources])
     crafted.text, crafted.citations = cite(
         f"Hotel nights are reimbursed up to 150 EUR in most cities [{hotel}]. {invented} "
-        f"Employees book economy class for flights shorter than six hours [{hotel}].",
+        f"Employees book economy class for flights under 6 hours [{hotel}].",
         prompt.sources,
     )
     engine.verify(crafted, prompt)
     data = crafted.to_json()
     assert [s["sentence"] for s in data["unsupported_sentences"]] == [invented]
     assert data["unsupported_sentences"][0]["missing"] == ["400"]
-    assert f"six hours [{flights}]." in crafted.text  # re-cited to the flights passage
+    assert f"6 hours [{flights}]." in crafted.text  # re-cited to the flights passage
     assert [(c.cited, c.supported) for c in crafted.checks] == [
         ((hotel,), True),
         ((hotel,), False),

@@ -135,8 +135,15 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(cli.stdout or []), daemon=True)
+    reader.start()
     try:
         wait_healthy(port, cli)
+        # healthy is not yet "ready": the supervisor's own start-up check must pass first
+        deadline = time.monotonic() + 60
+        while not any("ready:" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
         children = psutil.Process(cli.pid).children()
         assert [c.name() for c in children] == ["llama-server"]
         children[0].kill()  # a crash
@@ -147,7 +154,9 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
         assert restarted and restarted[0].pid != children[0].pid
     finally:
         cli.send_signal(signal.SIGTERM)
-        output, _ = cli.communicate(timeout=60)
+        cli.wait(timeout=60)
+        reader.join(10)
+    output = "".join(lines)
     assert cli.returncode == 0, output
     assert "ready: 1 slots" in output and "restart" in output and "stopped" in output
     assert not restarted[0].is_running() or restarted[0].status() == psutil.STATUS_ZOMBIE
@@ -156,7 +165,7 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
 def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert process.poll() is None, "the server exited"
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
                 if reply.status == 200:
