@@ -18,7 +18,7 @@ from rag_core import telemetry
 from rag_core.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.citations import Citation, cite
 from rag_core.llm import ChatModel, GenerationStats
-from rag_core.prompt import NOT_FOUND, Prompt, build_prompt, describe
+from rag_core.prompt import DEFAULT_WORDING, NOT_FOUND, Prompt, Wording, build_prompt, describe
 from rag_core.retrieval import Retrieval, Retriever, Source
 from rag_core.safety import REMOVED, leaked_words
 from rag_core.settings import Settings
@@ -113,8 +113,10 @@ class AnswerEngine:
         model: ChatModel | None,
         settings: Settings,
         gate: AnswerGate | None = None,
+        wording: Wording = DEFAULT_WORDING,
     ) -> None:
         self._retriever = retriever
+        self._wording = wording
         self._model = model
         self._settings = settings
         self._checker = (
@@ -197,6 +199,7 @@ class AnswerEngine:
             model.context_tokens,
             self._settings.answer_tokens,
             self._settings.passage_margin,
+            self._wording,
         )
         answer.sources = [p.source for p in prompt.sources]
         stats = GenerationStats()
