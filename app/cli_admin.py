@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rag_core.audit import filter_audit, read_audit
+from rag_core.cli_support import JsonOption, reported_errors
 from rag_core.settings import load_settings
-from rag_core.types import RagdeskError
-
-EXIT_CONFIG = 2
 
 users_app = typer.Typer(help="Users who may sign in to the chat.", no_args_is_help=True)
 
@@ -33,14 +31,11 @@ def users_add(
     """Add a user, or set an existing user's password, groups and admin role."""
     from rag_core.users import add_user
 
-    settings = load_settings()
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
+    with reported_errors():
+        settings = load_settings()
+        if password is None:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         user = add_user(settings.users_path, name, password, groups.split(","), admin)
-    except RagdeskError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from exc
     role = "admin" if user.admin else "user"
     typer.echo(
         f"{user.name} ({role}): groups {', '.join(user.groups) or '(none)'} "
@@ -53,9 +48,9 @@ def users_list() -> None:
     """Users and their groups (never the password hashes)."""
     import yaml
 
-    settings = load_settings()
-    path = settings.users_path
-    data = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    with reported_errors(OSError, yaml.YAMLError):
+        path = load_settings().users_path
+        data = yaml.safe_load(path.read_text()) if path.is_file() else {}
     table = Table("user", "groups", "admin", header_style="bold")
     for name, entry in sorted(((data or {}).get("users") or {}).items()):
         entry = entry or {}
@@ -76,17 +71,18 @@ def audit(
     text: Annotated[
         str | None, typer.Option(help="Words in the question, answer or file names.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Who asked what and which sources they were shown (the audit log)."""
-    settings = load_settings()
-    entries = filter_audit(
-        read_audit(settings.audit_path),
-        user=user,
-        since=since.date() if since else None,
-        until=until.date() if until else None,
-        text=text,
-    )[-last:]
+    """Who asked what and which sources they were shown (the audit log; --json: one entry
+    a line)."""
+    with reported_errors(OSError):
+        entries = filter_audit(
+            read_audit(load_settings().audit_path),
+            user=user,
+            since=since.date() if since else None,
+            until=until.date() if until else None,
+            text=text,
+        )[-last:]
     if as_json:
         for entry in entries:
             typer.echo(json.dumps(entry, ensure_ascii=False))

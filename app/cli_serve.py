@@ -7,11 +7,9 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ingest.cli import EXIT_CONFIG
+from rag_core.cli_support import reported_errors
 from rag_core.settings import load_settings
-from rag_core.types import RagdeskError
 
 
 def serve_model(
@@ -29,8 +27,7 @@ def serve_model(
     from rag_core.model_files import resolve_model
     from rag_core.model_server import ModelServer
 
-    console = Console(stderr=True)
-    try:
+    with reported_errors() as console:
         settings = load_settings(
             llm_model=model,
             llm_server_parallel=parallel,
@@ -41,9 +38,6 @@ def serve_model(
         server = ModelServer(resolved, settings)
         console.print(f"starting {resolved.label} on {server.url} ({server.command[0]})")
         server.start()
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:

@@ -10,9 +10,8 @@ import streamlit as st
 from app import admin, auth, chat, rendering, resources, sidebar
 from app.documents import document_roots
 from ingest.watch import read_worker_status, worker_status_path
-from rag_core.answer import AnswerEngine
-from rag_core.audit import AuditLog
-from rag_core.retrieval import Retriever, search_spec
+from rag_core.assembly import assemble
+from rag_core.retrieval import search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
 from rag_core.users import User
@@ -110,11 +109,12 @@ def main() -> None:
         settings.model_copy(update={"retrieval_mode": "hybrid" if choices.hybrid else "dense"})
     )
     gate = resources.get_gate(settings, model) if model else None
+    answering = assemble(settings, store, embedder=embedder, model=model, gate=gate, spec=spec)
     context = chat.ChatContext(
-        engine=AnswerEngine(Retriever(store, embedder, spec), model, settings, gate),
+        engine=answering.engine,
         groups=user.search_groups,
         user=user.name,
-        audit=AuditLog(settings.audit_path, settings.audit_max_mb, settings.audit_backups),
+        audit=answering.audit,
         top_k=choices.top_k,
         roots=document_roots(settings, store.meta()),
         feedback=resources.get_feedback_log(str(settings.feedback_path.resolve())),

@@ -28,13 +28,9 @@ from rich.console import Console  # noqa: E402
 
 from app.eval_answers import QaItem, load_qa, report, run_question  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
-from rag_core.answer import AnswerEngine  # noqa: E402
-from rag_core.embeddings import Embedder  # noqa: E402
-from rag_core.llm import load_chat_model  # noqa: E402
+from rag_core.assembly import open_answering  # noqa: E402
 from rag_core.prompt import DEFAULT_WORDING, NOT_FOUND, Wording  # noqa: E402
-from rag_core.retrieval import Retriever, search_spec  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
-from rag_core.store import open_store  # noqa: E402
 
 # near neighbours of the gold files, so retrieval has something wrong to find
 DISTRACTORS = (
@@ -132,16 +128,12 @@ def main() -> None:
     items = interleave_kinds(items)[:: args.every]
     started = time.perf_counter()
     outcomes = []
-    with open_store(settings) as store:
-        retriever = Retriever(store, Embedder(settings), search_spec(settings))
-        engine = AnswerEngine(
-            retriever,
-            load_chat_model(settings),
-            settings,
-            wording=BASELINE if args.baseline else DEFAULT_WORDING,
-        )
+    wording = BASELINE if args.baseline else DEFAULT_WORDING
+    with open_answering(settings, wording=wording) as answering:
         for item in items:
-            outcomes.append(run_question(engine, item, settings.groups, retrieve_only=False))
+            outcomes.append(
+                run_question(answering.engine, item, settings.groups, retrieve_only=False)
+            )
             if args.log:
                 record = {**outcomes[-1].to_json(), "timings": outcomes[-1].timings}
                 with args.log.open("a", encoding="utf-8") as handle:

@@ -39,13 +39,13 @@ sys.path.insert(0, str(REPO))
 
 from ingest.pipeline import run_ingest  # noqa: E402
 from rag_core.answer import Answer, AnswerEngine  # noqa: E402
+from rag_core.assembly import assemble  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
 from rag_core.llm import load_chat_model  # noqa: E402
 from rag_core.model_files import ResolvedModel, resolve_model  # noqa: E402
 from rag_core.model_server import ModelServer  # noqa: E402
-from rag_core.retrieval import Retriever, search_spec  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
-from rag_core.store import EdgeStore  # noqa: E402
+from rag_core.store import EdgeStore, VectorStore  # noqa: E402
 
 
 @dataclass(slots=True)
@@ -129,7 +129,7 @@ def run_phase(engine: AnswerEngine, plan: list[list[str]]) -> tuple[float, list[
 
 @contextmanager
 def _engine(
-    retriever: Retriever, base: Settings, model: ResolvedModel, data: Path
+    store: VectorStore, embedder: Embedder, base: Settings, model: ResolvedModel, data: Path
 ) -> Iterator[AnswerEngine]:
     """A fresh llama-server (cold caches) and the answer engine over it."""
     with ModelServer(model, base, "127.0.0.1", free_port(), data / "server.log") as server:
@@ -140,7 +140,7 @@ def _engine(
                 "llm_model": model.name,
             }
         )
-        yield AnswerEngine(retriever, load_chat_model(settings), settings)
+        yield assemble(settings, store, embedder=embedder, model=load_chat_model(settings)).engine
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -162,14 +162,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         embedder = Embedder(Settings(data_dir=args.cache or data))
         with EdgeStore(base.qdrant_dir, base.collection) as store:
             report = run_ingest(args.docs, base, store, embedder)
-            retriever = Retriever(store, embedder, search_spec(base))
             total = args.users * args.per_user
             asked = [questions[i % len(questions)] for i in range(total)]
             plan = [asked[u :: args.users] for u in range(args.users)]
             load_before = os.getloadavg()[0]
-            with _engine(retriever, base, resolved, data) as engine:
+            with _engine(store, embedder, base, resolved, data) as engine:
                 serial_s, serial = run_phase(engine, [asked])
-            with _engine(retriever, base, resolved, data) as engine:
+            with _engine(store, embedder, base, resolved, data) as engine:
                 total_s, concurrent = run_phase(engine, plan)
         embedder.close()
 

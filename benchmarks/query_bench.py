@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag_core.answer import AnswerEngine  # noqa: E402
+from rag_core.assembly import assemble  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
 from rag_core.llm import LlamaCppChat  # noqa: E402
 from rag_core.model_files import resolve_model  # noqa: E402
@@ -123,11 +123,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, EdgeStore(Path(tmp), "ttft") as store:
         store.ensure_schema(embedder.info)
         build(store, 2_000, passages, vectors)
-        engine = AnswerEngine(
-            Retriever(store, embedder, search_spec(settings)),
-            model,
-            settings.model_copy(update={"answer_tokens": 16, "min_relevance": -1.0}),
-        )
+        short = settings.model_copy(update={"answer_tokens": 16, "min_relevance": -1.0})
+        engine = assemble(short, store, embedder=embedder, model=model).engine
         rows = [engine.ask(q, ["*"]).timings for q in questions[: args.questions]]
     ttft = [r["time_to_first_token_ms"] for r in rows]
     prompt_eval = [r["prompt_eval_ms"] for r in rows]
