@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks/out/devset")
     parser.add_argument("--kinds", default="", help="comma-separated kinds to keep")
     parser.add_argument("--every", type=int, default=1, help="keep every n-th question")
+    parser.add_argument("--start", type=int, default=0, help="with --every: the first one kept")
     parser.add_argument("--out", type=Path, help="write the full JSON result here")
     parser.add_argument(
         "--baseline",
@@ -125,7 +126,7 @@ def main() -> None:
     items = load_qa(args.qa)
     if args.kinds:
         items = [i for i in items if i.kind in args.kinds.split(",")]
-    items = interleave_kinds(items)[:: args.every]
+    items = interleave_kinds(items)[args.start :: args.every]
     started = time.perf_counter()
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
