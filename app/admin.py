@@ -1,5 +1,6 @@
-"""The admin's pages in the chat: the audit log (filtered by user, days and words) and the
-feedback users gave. Shown only to admins; everyone else only asks."""
+"""The admin's pages in the chat: the audit log (filtered by user, days and words), the
+feedback users gave, and the service's live numbers. Shown only to admins; everyone else
+only asks."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
+from rag_core import telemetry
 from rag_core.audit import filter_audit, read_audit
 from rag_core.settings import Settings
 from rag_core.users import User
 
-ASK, AUDIT, FEEDBACK = "Ask", "Audit log", "Feedback"
+ASK, AUDIT, FEEDBACK, SERVICE = "Ask", "Audit log", "Feedback", "Service"
 
 
 def choose_view(user: User) -> str:
@@ -22,7 +24,7 @@ def choose_view(user: User) -> str:
         return ASK
     return st.radio(
         "Page",
-        [ASK, AUDIT, FEEDBACK],
+        [ASK, AUDIT, FEEDBACK, SERVICE],
         key="view",
         horizontal=True,
         label_visibility="collapsed",
@@ -106,3 +108,52 @@ def feedback_page(log: FeedbackLog, user: User) -> None:
         for e in reversed(entries)
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
+def service_page(settings: Settings, user: User) -> None:
+    """What this chat process is doing and has done since it started: the numbers its
+    Prometheus endpoint exports, for an admin without a Grafana."""
+    if not user.admin:
+        st.error("Only admins can see the service's numbers.")
+        return
+    st.title(SERVICE)
+    numbers = telemetry.snapshot()
+    refusals = numbers["refusals"]
+    row = st.columns(4)
+    row[0].metric("Questions", f"{numbers['questions']:.0f}")
+    row[1].metric("Not found", f"{sum(refusals.values()):.0f}")
+    row[2].metric("Answering now", f"{numbers['answers_in_progress']:.0f}")
+    row[3].metric("Waiting", f"{numbers['queue_depth']:.0f}")
+    row = st.columns(4)
+    row[0].metric("First token, median", _seconds(numbers["ttft_p50_s"]))
+    row[1].metric("First token, 95%", _seconds(numbers["ttft_p95_s"]))
+    row[2].metric("Search, median", _seconds(numbers["retrieval_p50_s"]))
+    speed = numbers["tokens_per_s_p50"]
+    row[3].metric("Tokens/s, median", "–" if speed is None else f"{speed:.1f}")
+    row = st.columns(4)
+    row[0].metric("Wait for a slot, 95%", _seconds(numbers["queue_wait_p95_s"]))
+    row[1].metric("Turned away (busy)", f"{numbers['rejected']:.0f}")
+    row[2].metric("Model errors", f"{numbers['model_errors']:.0f}")
+    row[3].metric("Slots taken back", f"{numbers['slots_reclaimed']:.0f}")
+    if refusals:
+        st.caption(
+            "Not found, by cause: "
+            + ", ".join(f"{reason} {count:.0f}" for reason, count in sorted(refusals.items()))
+            + " (not_found: nothing relevant enough; model: the model said so; "
+            "injection: answer withheld)"
+        )
+    if settings.metrics_port is None:
+        st.caption(
+            "This process only, since it started. Set RAGDESK_METRICS_PORT to let Prometheus "
+            "scrape these numbers (compose profile `monitoring` adds Prometheus and Grafana)."
+        )
+    else:
+        st.caption(
+            f"This process only, since it started. Prometheus scrapes "
+            f"http://{settings.metrics_host}:{settings.metrics_port}/metrics; the Grafana "
+            "dashboard in deploy/grafana adds up every chat process."
+        )

@@ -63,6 +63,9 @@ def main() -> None:
     if view == admin.FEEDBACK:
         admin.feedback_page(resources.get_feedback_log(str(base.feedback_path.resolve())), user)
         return
+    if view == admin.SERVICE:
+        admin.service_page(base, user)
+        return
     with st.sidebar:
         try:
             available = resources.collections(base)

@@ -92,3 +92,51 @@ def record_ingest(report: Any) -> None:
     INGEST_FILES.labels("failed").inc(len(report.failures))
     INGEST_FAILURES.inc(len(report.failures))
     INGEST_CHUNKS.inc(report.chunks_written)
+
+
+def _samples(metric: Any, suffix: str) -> list[Any]:
+    return [s for family in metric.collect() for s in family.samples if s.name.endswith(suffix)]
+
+
+def _total(metric: Any, suffix: str = "_total") -> float:
+    return sum((s.value for s in _samples(metric, suffix)), 0.0)
+
+
+def histogram_quantile(metric: Histogram, q: float) -> float | None:
+    """Prometheus's `histogram_quantile` on this process's histogram: linear inside the
+    bucket holding the q-th observation; None before the first one."""
+    buckets = sorted(
+        ((float(s.labels["le"]), s.value) for s in _samples(metric, "_bucket")),
+        key=lambda bucket: bucket[0],
+    )
+    count = buckets[-1][1] if buckets else 0.0
+    if count == 0:
+        return None
+    rank, lower, below = q * count, 0.0, 0.0
+    for upper, cumulative in buckets:
+        if cumulative >= rank:
+            if upper == float("inf"):
+                return lower  # beyond the last finite bucket: its bound, as Prometheus does
+            inside = cumulative - below
+            return lower + (upper - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = upper, cumulative
+    return lower
+
+
+def snapshot() -> dict[str, Any]:
+    """This process's numbers for the admin's Service page (Prometheus adds up processes)."""
+    return {
+        "questions": _total(QUESTIONS),
+        "refusals": {s.labels["reason"]: s.value for s in _samples(REFUSALS, "_total")},
+        "answers_in_progress": _total(ANSWERS_IN_PROGRESS, ""),
+        "queue_depth": _total(QUEUE_DEPTH, ""),
+        "ttft_p50_s": histogram_quantile(TTFT_SECONDS, 0.5),
+        "ttft_p95_s": histogram_quantile(TTFT_SECONDS, 0.95),
+        "retrieval_p50_s": histogram_quantile(RETRIEVAL_SECONDS, 0.5),
+        "queue_wait_p95_s": histogram_quantile(QUEUE_WAIT_SECONDS, 0.95),
+        "tokens_per_s_p50": histogram_quantile(TOKENS_PER_SECOND, 0.5),
+        "generated_tokens": _total(GENERATED_TOKENS),
+        "model_errors": _total(MODEL_ERRORS),
+        "rejected": _total(BUSY_REJECTIONS),
+        "slots_reclaimed": _total(SLOTS_RECLAIMED),
+    }

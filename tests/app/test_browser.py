@@ -206,6 +206,16 @@ def test_three_tabs_at_once_all_get_cited_answers(
             expect(page.locator("div.rd-source").first).to_contain_text("travel-policy.md")
         pages[0].screenshot(path=str(OUTPUT / "chat-three-tabs.png"), full_page=True)
         metrics = scrape_metrics(metrics_port)
+        # the admin's Service page (open mode: the local user is the admin) shows the same
+        service = pages[0]
+        service.get_by_text("Service", exact=True).click()
+        expect(service.get_by_role("heading", name="Service")).to_be_visible(timeout=60_000)
+        questions_tile = service.get_by_test_id("stMetric").filter(has_text="Questions")
+        expect(questions_tile).to_contain_text("3")
+        expect(service.get_by_test_id("stMetric").filter(has_text="Model errors")).to_contain_text(
+            "0"
+        )
+        service.screenshot(path=str(OUTPUT / "admin-service.png"))  # app/assets/ has a copy
     assert metrics["ragdesk_questions_total"] == 3
     assert metrics["ragdesk_answer_queue_wait_seconds_count"] == 3
     assert metrics["ragdesk_answer_queue_wait_seconds_sum"] < 1.0, "someone waited in line"
