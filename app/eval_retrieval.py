@@ -122,9 +122,7 @@ def evaluate(
     """Metrics per named search spec, over one temporary index of the dataset."""
     dataset = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="ragdesk-eval-") as tmp:
-        run_settings = settings.model_copy(
-            update={"data_dir": Path(tmp), "qdrant_path": None, "prune": False, "dry_run": False}
-        )
+        run_settings = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_path": None})
         embedder = embedder or Embedder(settings)
         with EdgeStore(Path(tmp) / "qdrant", "eval") as store:
             names = index_corpus(dataset, run_settings, store, embedder)

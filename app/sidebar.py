@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.uploads import UploadedFile, hand_to_worker, ingest_uploads
+from app.uploads import UploadedFile, accepted_formats, hand_to_worker, ingest_uploads
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.status import index_status
@@ -111,8 +111,7 @@ def upload_form(
     """`owner`: the signed-in user, whose groups the uploads get (None in open mode)."""
     with st.expander("Add documents"):
         files = st.file_uploader(
-            "PDF, Word, Excel, CSV, OpenDocument, RTF, PowerPoint, HTML, Markdown, e-mail, "
-            "text, or scans (PNG, JPEG, TIFF)",
+            accepted_formats(),
             accept_multiple_files=True,
             key=f"uploads-{st.session_state.get('upload_round', 0)}",
         )

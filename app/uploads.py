@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.acl_files import ACL_FILE
+from ingest.formats import FORMATS, labels
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
@@ -33,6 +34,14 @@ UPLOAD_FOLDER = "uploads"
 class UploadedFile:
     name: str
     data: bytes
+
+
+def accepted_formats() -> str:
+    """The uploader's list of what it reads, from the format table (any name is accepted:
+    a file's bytes say what it is)."""
+    scans = [row for row in FORMATS.values() if row.parser == "image"]
+    documents = labels(row for row in FORMATS.values() if row not in scans)
+    return f"{', '.join(documents)}, or scans ({', '.join(labels(scans))})"
 
 
 def upload_root(settings: Settings, meta: dict[str, Any], collection: str) -> Path:

@@ -1,4 +1,4 @@
-"""`ingest DIR`: options -> Settings -> run, with progress and a summary.
+"""`ingest DIR`: options -> Settings and RunOptions -> run, with progress and a summary.
 
 Exit status: 0 every file handled, 1 some files failed (listed), 2 usage or configuration.
 """
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ingest.pipeline import IngestReport, run_ingest, run_rebuild
+from ingest.pipeline import DEFAULT_RUN, IngestReport, RunOptions, run_ingest, run_rebuild
 from ingest.report import RichProgress, failures_table, summary_table
 from rag_core.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
@@ -30,7 +30,9 @@ QdrantPathOption = Annotated[Path | None, typer.Option(help="Embedded Qdrant fol
 QdrantUrlOption = Annotated[str | None, typer.Option(help="Qdrant server URL.")]
 
 
-def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[IngestReport, int]:
+def ingest_folder(
+    root: Path, settings: Settings, console: Console, options: RunOptions = DEFAULT_RUN
+) -> tuple[IngestReport, int]:
     """Shared by `ingest` and `ragdesk ingest`: run, print, and choose the exit status."""
     if not root.is_dir():
         console.print(f"[red]error:[/] {root} is not a folder", soft_wrap=True)
@@ -39,25 +41,27 @@ def ingest_folder(root: Path, settings: Settings, console: Console) -> tuple[Ing
         load_group_map(settings.group_map_path)  # before the slow start: says what is missing
     progress = RichProgress(console)
     try:
-        report = _run(root, settings, progress)
+        report = _run(root, settings, progress, options)
     finally:
         progress.stop()
     console.print(summary_table(report))
     if report.failures:
         console.print(failures_table(report))
-    if settings.json_summary:
-        settings.json_summary.parent.mkdir(parents=True, exist_ok=True)
-        settings.json_summary.write_text(json.dumps(report.to_json(), indent=2))
+    if options.json_summary:
+        options.json_summary.parent.mkdir(parents=True, exist_ok=True)
+        options.json_summary.write_text(json.dumps(report.to_json(), indent=2))
     return report, EXIT_FAILURES if report.failures else EXIT_OK
 
 
-def _run(root: Path, settings: Settings, progress: RichProgress) -> IngestReport:
+def _run(
+    root: Path, settings: Settings, progress: RichProgress, options: RunOptions
+) -> IngestReport:
     """A rebuild fills a new version of the collection without opening the live one (the
     chat may hold it) and switches at the end; otherwise the collection is updated in place
     with the embedder backend it was built with."""
     from rag_core.embeddings import Embedder, embedder_for
 
-    if settings.rebuild and not settings.dry_run:
+    if options.rebuild and not options.dry_run:
         embedder = Embedder(settings)  # a new collection: the configured (auto: fastest) backend
         try:
             return run_rebuild(root, settings, embedder, progress)
@@ -66,13 +70,16 @@ def _run(root: Path, settings: Settings, progress: RichProgress) -> IngestReport
     with open_store(settings) as store:
         embedder = embedder_for(settings, store.meta())
         try:
-            return run_ingest(root, settings, store, embedder, progress)
+            return run_ingest(root, settings, store, embedder, progress, options=options)
         finally:
             embedder.close()
 
 
-def watch_folder(root: Path, settings: Settings, console: Console) -> None:
-    """The ingestion worker: runs until SIGTERM/SIGINT, then stops after the current file."""
+def watch_folder(
+    root: Path, settings: Settings, console: Console, options: RunOptions = DEFAULT_RUN
+) -> None:
+    """The ingestion worker: runs until SIGTERM/SIGINT, then stops after the current file.
+    `options` apply to the first run only (a rebuild); watching always prunes and writes."""
     import signal
     import threading
 
@@ -100,9 +107,8 @@ def watch_folder(root: Path, settings: Settings, console: Console) -> None:
         if report.failures:
             console.print(failures_table(report))
 
-    if settings.rebuild:  # once, at start, without downtime; then watch the new version
-        ingest_folder(root, settings, console)
-        settings = settings.model_copy(update={"rebuild": False})
+    if options.rebuild:  # once, at start, without downtime; then watch the new version
+        ingest_folder(root, settings, console, options)
     port = serve_metrics(settings)
     if port is not None:
         console.print(f"metrics on http://{settings.metrics_host}:{port}/metrics")
@@ -138,20 +144,20 @@ def ingest(
         ),
     ] = None,
     prune: Annotated[
-        bool | None, typer.Option("--prune/--no-prune", help="Drop files gone from disk.")
-    ] = None,
+        bool, typer.Option("--prune/--no-prune", help="Drop files gone from disk.")
+    ] = False,
     dry_run: Annotated[
-        bool | None, typer.Option("--dry-run/--no-dry-run", help="Report only; write nothing.")
-    ] = None,
+        bool, typer.Option("--dry-run/--no-dry-run", help="Report only; write nothing.")
+    ] = False,
     rebuild: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--rebuild/--no-rebuild",
             help="Index everything again into a new version of the collection, then switch "
             "to it atomically: searches use the current one until then (after an upgrade, or "
             "to change the embedder or its backend).",
         ),
-    ] = None,
+    ] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel parser processes.")] = None,
     json_summary: Annotated[
         Path | None, typer.Option(help="Also write the summary as JSON here.")
@@ -174,18 +180,15 @@ def ingest(
             qdrant_url=qdrant_url,
             groups=groups,
             acl_from_fs=acl_from_fs,
-            prune=prune,
-            dry_run=dry_run,
-            rebuild=rebuild,
             workers=workers,
-            json_summary=json_summary,
             pdf_engine=pdf_engine,
         )
+        options = RunOptions(prune, dry_run, rebuild, json_summary)
         if watch:
-            watch_folder(root, settings, console)
+            watch_folder(root, settings, console, options)
             status = EXIT_OK
         else:
-            _, status = ingest_folder(root, settings, console)
+            _, status = ingest_folder(root, settings, console, options)
     except RagdeskError as exc:
         console.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from exc

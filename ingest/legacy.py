@@ -15,26 +15,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.errors import UnreadableDocument
+from ingest.formats import Format
 from ingest.tools import find_tool, first_line, run_tool
 from rag_core.types import ParsedDocument
 
-# legacy format -> (modern format LibreOffice writes, what it is, the Debian package)
-CONVERSIONS = {
-    "doc": ("docx", "Word", "libreoffice-writer-nogui"),
-    "xls": ("xlsx", "Excel", "libreoffice-calc-nogui"),
-    "ppt": ("pptx", "PowerPoint", "libreoffice-impress-nogui"),
-}
-
 
 def parse_legacy(
-    path: Path, fmt: str, timeout_s: float, parse: Callable[[Path, str], ParsedDocument]
+    path: Path, row: Format, timeout_s: float, parse: Callable[[Path, str], ParsedDocument]
 ) -> ParsedDocument:
-    """Convert, then `parse` the converted copy; the result keeps the original format."""
-    target, kind, package = CONVERSIONS[fmt]
+    """Convert to `row.converts_to`, then `parse` the converted copy; the result keeps the
+    original format."""
+    fmt, target, kind = row.name, row.converts_to, row.label
+    assert row.tool is not None, f"{fmt}: a legacy format names the LibreOffice it needs"
     soffice = find_tool(
-        "soffice",
+        row.tool.program,
         f"legacy {kind} file (.{fmt}) needs LibreOffice to be converted, and it is not "
-        f"installed (apt-get install {package}); or save it as .{target}",
+        f"installed (apt-get install {row.tool.packages}); or save it as .{target}",
     )
     with tempfile.TemporaryDirectory(prefix="ragdesk-convert-") as work:
         folder = Path(work)

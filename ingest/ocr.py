@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import UnreadableDocument
+from ingest.formats import TESSERACT, Format
 from ingest.tools import find_tool, first_line, run_tool
 from rag_core.types import Block, ParsedDocument
 
@@ -27,7 +28,7 @@ MAX_OCR_PIXELS = 40_000_000  # ~A2 at 300 DPI; larger pages are scaled down firs
 MAX_IMAGE_PIXELS = 150_000_000  # a bigger image is refused before it is decoded (A0, 400 DPI)
 
 TESSERACT_MISSING = (
-    "OCR needs tesseract, which is not installed (apt-get install tesseract-ocr tesseract-ocr-eng)"
+    f"OCR needs tesseract, which is not installed (apt-get install {TESSERACT.packages})"
 )
 
 
@@ -40,7 +41,7 @@ class OcrOptions:
 def ocr_image(image: Any, options: OcrOptions, timeout_s: float, dpi: int | None = None) -> str:
     """A PIL image -> its text (may be empty). `timeout_s` bounds this page; the job's own
     alarm bounds the whole file."""
-    tesseract = find_tool("tesseract", TESSERACT_MISSING)
+    tesseract = find_tool(TESSERACT.program, TESSERACT_MISSING)
     _check_languages(tesseract, options.languages)
     image = _prepared(image)
     buffer = io.BytesIO()
@@ -113,11 +114,11 @@ def ocr_pdf_page(page: Any, options: OcrOptions, timeout_s: float) -> str:
 # ---------------------------------------------------------------- image files
 
 
-def parse_image(path: Path, fmt: str, options: OcrOptions, timeout_s: float) -> ParsedDocument:
+def parse_image(path: Path, row: Format, options: OcrOptions, timeout_s: float) -> ParsedDocument:
     """A PNG/JPEG/TIFF scan; each frame of a multi-page TIFF is a page."""
     if not options.languages:
         raise UnreadableDocument("image file and OCR is off (RAGDESK_OCR_LANGUAGES is empty)")
-    find_tool("tesseract", TESSERACT_MISSING)
+    find_tool(TESSERACT.program, TESSERACT_MISSING)
     blocks = [
         Block(text=text, page=number)
         for number, text in _frames_text(path, options, timeout_s)
@@ -125,7 +126,7 @@ def parse_image(path: Path, fmt: str, options: OcrOptions, timeout_s: float) -> 
     ]
     if not blocks:
         raise UnreadableDocument("no readable text in the image (OCR found none)")
-    return ParsedDocument(fmt, path.stem.replace("_", " ").strip() or path.name, blocks)
+    return ParsedDocument(row.name, path.stem.replace("_", " ").strip() or path.name, blocks)
 
 
 def _frames_text(path: Path, options: OcrOptions, timeout_s: float) -> Iterator[tuple[int, str]]:

@@ -4,11 +4,13 @@ PDFs go through pdfium (or pypdf) page by page, and pages without a text layer t
 (ocr.py); office, HTML, Markdown and e-mail through unstructured's model-free partitioners;
 spreadsheets and CSV through tables.py; legacy .doc/.xls/.ppt through LibreOffice
 (legacy.py) and then the modern parser; scans (PNG/JPEG/TIFF) through OCR; plain text
-through our own encoding detection. Every failure becomes `UnreadableDocument(reason)`.
+through our own encoding detection. Which family reads a format is its row in formats.py.
+Every failure becomes `UnreadableDocument(reason)`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import re
@@ -16,13 +18,14 @@ import shutil
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never, cast
 
 from charset_normalizer import from_bytes
 
 from ingest import ocr
 from ingest.errors import UnreadableDocument
-from ingest.legacy import CONVERSIONS, parse_legacy
+from ingest.formats import FORMATS, TESSERACT, Format
+from ingest.legacy import parse_legacy
 from ingest.tables import parse_csv, parse_xlsx
 from rag_core.types import Block, ParsedDocument
 
@@ -216,50 +219,20 @@ def blocks_from_elements(elements: Iterable[Any]) -> tuple[list[Block], str | No
     return blocks, first_title
 
 
-def _partition(fmt: str) -> Callable[..., list[Any]]:
+def _partition(row: Format) -> Callable[..., list[Any]]:
+    """unstructured's partition_<name>, imported when first needed (each loads its backend)."""
     _use_packaged_spacy_model()
-    if fmt == "docx":
-        from unstructured.partition.docx import partition_docx
-
-        return partition_docx
-    if fmt == "pptx":
-        from unstructured.partition.pptx import partition_pptx
-
-        return partition_pptx
-    if fmt == "odt":
-        from unstructured.partition.odt import partition_odt
-
-        return partition_odt
-    if fmt == "rtf":
-        from unstructured.partition.rtf import partition_rtf
-
-        return partition_rtf
-    if fmt == "epub":
-        from unstructured.partition.epub import partition_epub
-
-        return partition_epub
-    if fmt == "eml":
-        from unstructured.partition.email import partition_email
-
-        return partition_email
-    if fmt == "html":
-        from unstructured.partition.html import partition_html
-
-        return partition_html
-    if fmt == "md":
-        from unstructured.partition.md import partition_md
-
-        return partition_md
-    raise UnreadableDocument(f"no parser for format {fmt!r}")
+    module = importlib.import_module(f"unstructured.partition.{row.partition}")
+    return cast(Callable[..., list[Any]], getattr(module, f"partition_{row.partition}"))
 
 
-def parse_with_unstructured(path: Path, fmt: str) -> ParsedDocument:
-    partition = _partition(fmt)
+def parse_with_unstructured(path: Path, row: Format) -> ParsedDocument:
+    partition = _partition(row)
     front_title: str | None = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if fmt in ("html", "md"):
+            if row.front_matter:
                 text, front_title = _strip_front_matter(_read_text(path))
                 elements = partition(text=text)
             else:
@@ -271,13 +244,11 @@ def parse_with_unstructured(path: Path, fmt: str) -> ParsedDocument:
     except Exception as exc:  # unstructured and its backends raise many types
         summary = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise UnreadableDocument(
-            f"damaged or unreadable {fmt.upper()} file: {type(exc).__name__}: {summary}"
+            f"damaged or unreadable {row.name.upper()} file: {type(exc).__name__}: {summary}"
         ) from exc
     blocks, first_title = blocks_from_elements(elements)
-    if fmt in ("html", "md") and front_title:
-        first_title = front_title
-    title = first_title if fmt in ("html", "md", "docx", "odt") and first_title else None
-    return _require_text(ParsedDocument(fmt, title or _title_from_name(path), blocks))
+    title = front_title or (first_title if row.heading_title else None)
+    return _require_text(ParsedDocument(row.name, title or _title_from_name(path), blocks))
 
 
 # ---------------------------------------------------------------- plain text
@@ -340,7 +311,7 @@ def _ocr_scanned_pages(
             return _require_text(doc, NO_TEXT_PDF)
         if not options.languages:
             return _require_text(doc, OCR_OFF)
-        if shutil.which("tesseract") is None:
+        if shutil.which(TESSERACT.program) is None:
             return _require_text(doc, NO_TESSERACT)
         for number in scanned:
             text = ocr.ocr_pdf_page(document[number - 1], options, timeout_s)
@@ -360,22 +331,30 @@ def parse_document(
     ocr_options: ocr.OcrOptions | None = None,
     tool_timeout_s: float = 600,
 ) -> ParsedDocument:
-    """`tool_timeout_s` bounds each external program (one OCR page, one conversion)."""
+    """`fmt`: a name in formats.FORMATS, whose row says which parser reads it.
+    `tool_timeout_s` bounds each external program (one OCR page, one conversion)."""
+    row = FORMATS.get(fmt)
+    if row is None:
+        raise UnreadableDocument(f"no parser for format {fmt!r}")
     options = ocr_options or ocr.OcrOptions()
-    if fmt == "pdf":
-        return parse_pdf(path, pdf_engine, options, tool_timeout_s)
-    if fmt == "txt":
-        return parse_text(path)
-    if fmt == "csv":
-        return parse_csv(path, _read_text(path))
-    if fmt == "xlsx":
-        return parse_xlsx(path)
-    if fmt in ("png", "jpeg", "tiff"):
-        return ocr.parse_image(path, fmt, options, tool_timeout_s)
-    if fmt in CONVERSIONS:
+    match row.parser:
+        case "pdf":
+            return parse_pdf(path, pdf_engine, options, tool_timeout_s)
+        case "text":
+            return parse_text(path)
+        case "csv":
+            return parse_csv(path, _read_text(path))
+        case "xlsx":
+            return parse_xlsx(path)
+        case "image":
+            return ocr.parse_image(path, row, options, tool_timeout_s)
+        case "legacy":
 
-        def parse_converted(converted: Path, modern: str) -> ParsedDocument:
-            return parse_document(converted, modern, pdf_engine, ocr_options=options)
+            def parse_converted(converted: Path, modern: str) -> ParsedDocument:
+                return parse_document(converted, modern, pdf_engine, ocr_options=options)
 
-        return parse_legacy(path, fmt, tool_timeout_s, parse_converted)
-    return parse_with_unstructured(path, fmt)
+            return parse_legacy(path, row, tool_timeout_s, parse_converted)
+        case "unstructured":
+            return parse_with_unstructured(path, row)
+        case _:
+            assert_never(row.parser)

@@ -17,6 +17,7 @@ from types import FrameType
 
 from ingest.chunk import Chunker
 from ingest.errors import UnreadableDocument
+from ingest.formats import FORMATS
 from ingest.ocr import OcrOptions
 from ingest.parse import parse_document
 from ingest.sniff import sniff_format
@@ -120,7 +121,7 @@ def _parse_into(job: ParseJob, result: ParseResult) -> None:
             f"file is {size / 1e6:,.0f} MB, over the {job.max_file_bytes / 1e6:,.0f} MB limit"
         )
     fmt = sniff_format(job.path, job.max_unzipped_bytes)
-    if fmt in ("txt", "md", "html", "eml", "csv") and size > job.max_text_chars * 4:
+    if FORMATS[fmt].text_like and size > job.max_text_chars * 4:
         raise UnreadableDocument(  # checked before reading: a huge log never fills memory
             f"{size / 1e6:,.0f} MB of text, over the {job.max_text_chars / 1e6:,.0f} M "
             "characters limit"

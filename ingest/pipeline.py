@@ -37,6 +37,20 @@ UPSERT_BATCH = 256
 PREFETCH = True  # parse ahead on a thread while embedding (benchmarks' baseline turns it off)
 
 
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What one run is asked to do: the `ingest` flags, chosen per run (not configuration,
+    so not in Settings). The default adds new and changed files and keeps everything else."""
+
+    prune: bool = False  # also remove files gone from disk
+    dry_run: bool = False  # count what would change; write nothing
+    rebuild: bool = False  # a new version of the collection, switched to at the end
+    json_summary: Path | None = None  # `ingest_folder` also writes the report here
+
+
+DEFAULT_RUN = RunOptions()
+
+
 @dataclass(slots=True)
 class IngestReport:
     files_new: int = 0
@@ -105,19 +119,20 @@ def run_ingest(
     only: Collection[str] | None = None,
     stop: Callable[[], bool] | None = None,
     permissions: FsPermissions | None = None,
+    options: RunOptions = DEFAULT_RUN,
 ) -> IngestReport:
-    """Bring the collection in line with the files under `root`.
+    """Bring the collection in line with the files under `root`, as `options` ask.
 
     `only` limits parsing to those sources (paths relative to `root`): the chat's upload
     adds its files without touching the others' permissions, and the watcher skips files
-    still being copied. Pruning (if on) still compares against everything on disk.
+    still being copied. Pruning (if asked) still compares against everything on disk.
     `stop` is polled between files: when it says so, the files done so far are written
     and the rest wait for the next run. With `acl_from_fs`, files get the groups their
     file-system permissions give (`permissions`, or read afresh); a changed permission
     updates the chunks' groups without re-embedding, like a changed ACL file."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
-    report = IngestReport(dry_run=settings.dry_run)
+    report = IngestReport(dry_run=options.dry_run)
 
     found, walk_failures = discover(root)
     on_disk = {entry.source for entry in found} | {f.path for f in walk_failures}
@@ -126,7 +141,7 @@ def run_ingest(
         found = [entry for entry in found if entry.source in wanted]
         walk_failures = [failure for failure in walk_failures if failure.path in wanted]
     report.failures.extend(walk_failures)
-    if settings.rebuild and not settings.dry_run:
+    if options.rebuild and not options.dry_run:
         raise ConfigurationError("a rebuild goes through run_rebuild (a new collection)")
     with store.hold():  # one generation for the whole run, even if a rebuild switches
         _ingest_into(
@@ -141,6 +156,7 @@ def run_ingest(
             stop,
             started,
             fs_permissions(root, settings, permissions),
+            options,
         )
     report.files_failed = len(report.failures)
     report.seconds_total = time.perf_counter() - started
@@ -158,19 +174,13 @@ def run_rebuild(
     """`ingest --rebuild`: index everything into a new version of the collection, then switch
     to it in one atomic step (the embedded folder's pointer, or the server's alias). Until
     then searches keep using the current index, whoever holds it open; a failed or stopped
-    run throws the new version away and leaves the current one as it was."""
+    run throws the new version away and leaves the current one as it was. It takes no
+    RunOptions: a new version has nothing to prune, and a dry run goes to run_ingest."""
     opened = staged is None
     staged = staged or open_staging(settings)
     try:
         try:
-            report = run_ingest(
-                root,
-                settings.model_copy(update={"rebuild": False}),
-                staged,
-                embedder,
-                progress,
-                stop,
-            )
+            report = run_ingest(root, settings, staged, embedder, progress, stop=stop)
         except BaseException:
             staged.discard()
             raise
@@ -201,11 +211,13 @@ def _ingest_into(
     stop: Callable[[], bool] | None,
     started: float,
     permissions: FsPermissions | None,
+    options: RunOptions,
 ) -> None:
     ingested_at = now_iso()
+    dry_run = options.dry_run
     acl_rules = AclRules(root, tuple(settings.groups), permissions)
-    created = False if settings.dry_run else store.ensure_schema(embedder.info)
-    if not settings.dry_run:
+    created = False if dry_run else store.ensure_schema(embedder.info)
+    if not dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
     manifest = open_manifest(settings, store)
     try:
@@ -230,19 +242,19 @@ def _ingest_into(
                 acl = acl_rules.groups_for(entry.source)
             except AclFileError as exc:
                 report.failures.append(Failure(entry.source, f"not indexed: {exc}"))
-                if previous is not None and previous.acl and not settings.dry_run:
+                if previous is not None and previous.acl and not dry_run:
                     store.set_acl(entry.source, [])  # fail closed: hidden until it is fixed
                     manifest.put(replace(previous, acl=()))
                 continue
             if previous is not None and previous.file_hash == digest:
                 report.files_unchanged += 1
                 stamp = (entry.size, entry.mtime_ns)
-                if (previous.size, previous.mtime_ns) != stamp and not settings.dry_run:
+                if (previous.size, previous.mtime_ns) != stamp and not dry_run:
                     previous = replace(previous, size=entry.size, mtime_ns=entry.mtime_ns)
                     manifest.put(previous)  # touched, not changed: the watcher need not look
                 if previous.acl != acl:
                     report.files_acl_updated += 1
-                    if not settings.dry_run:
+                    if not dry_run:
                         store.set_acl(entry.source, list(acl))
                         manifest.put(replace(previous, acl=acl))
                 continue
@@ -266,13 +278,13 @@ def _ingest_into(
             jobs.append((job, previous))
         report.seconds_scan = time.perf_counter() - started
 
-        if settings.dry_run:
+        if dry_run:
             report.files_new = sum(1 for _, prev in jobs if prev is None)
             report.files_updated = len(jobs) - report.files_new
-            report.files_pruned = len(set(known) - on_disk) if settings.prune else 0
+            report.files_pruned = len(set(known) - on_disk) if options.prune else 0
         else:
             _process(jobs, settings, store, embedder, manifest, report, progress, stop)
-            if settings.prune:
+            if options.prune:
                 _prune(store, manifest, on_disk, report)
             # the root is where the chat serves original files from
             store.update_meta({"last_ingest": now_iso(), "root": str(root.resolve())})

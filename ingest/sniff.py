@@ -1,9 +1,10 @@
 """What a file really is, from its bytes first and its name second.
 
 A `.pdf` that is HTML, or an `.rtf` that is a DOCX, is parsed as what it is. Binary
-formats are known by their signature (images) or their inner structure (the members of an
-Office zip, the streams of a legacy OLE2 Office file); only CSV, a kind of text, needs its
-name too.
+formats are known by their signature (PDF, RTF, images) or their inner structure (the
+members of an Office zip, the streams of a legacy OLE2 Office file); text is told apart by
+its name (`.csv`, `.md`...), else by its content (HTML, e-mail), else it is plain text.
+What marks each format is its row in formats.py.
 """
 
 from __future__ import annotations
@@ -12,54 +13,37 @@ import zipfile
 from pathlib import Path
 
 from ingest.errors import UnreadableDocument
+from ingest.formats import FORMATS, TEXT_BY_EXTENSION, labels
 
-SUPPORTED = (
-    "pdf", "docx", "pptx", "xlsx", "odt", "rtf", "epub", "html", "md", "txt", "eml", "csv",
-    "png", "jpeg", "tiff", "doc", "xls", "ppt",
-)  # fmt: skip
-
-_TEXT_EXTENSIONS = {
-    ".md": "md", ".markdown": "md", ".mdown": "md",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".eml": "eml",
-    ".csv": "csv", ".tsv": "csv",
-}  # fmt: skip
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_ZIP = b"PK\x03\x04"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_IMAGES = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"II*\x00", "tiff"),
-    (b"MM\x00*", "tiff"),
-)
-# OLE2 stream names (lower case) -> legacy format
-_OLE_STREAMS = (("worddocument", "doc"), ("workbook", "xls"), ("book", "xls"),
-                ("powerpoint document", "ppt"))  # fmt: skip
+_BY_MAGIC = [row for row in FORMATS.values() if row.magic]
+_IN_ZIP = [row for row in FORMATS.values() if row.zip_member or row.zip_mimetype]
+_IN_OLE2 = [row for row in FORMATS.values() if row.ole_streams]
 
 
 def sniff_format(path: Path, max_unzipped_bytes: int) -> str:
-    """One of SUPPORTED, or UnreadableDocument with the reason."""
+    """A name in formats.FORMATS, or UnreadableDocument with the reason."""
     with open(path, "rb") as handle:
         head = handle.read(8192)
     if not head:
         raise UnreadableDocument("empty file (0 bytes)")
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
+    stripped = head.lstrip()
+    for row in _BY_MAGIC:
+        within = head[: row.magic_within]
+        if any(stripped.startswith(m) or m in within for m in row.magic):
+            return row.name
+    if head.startswith(_ZIP):
         return _zip_format(path, max_unzipped_bytes)
-    for signature, image_format in _IMAGES:
-        if head.startswith(signature):
-            return image_format
     if head.startswith(_OLE2):
         return _ole_format(path)
-    if head.lstrip().startswith(b"{\\rtf"):
-        return "rtf"
     if not _looks_like_text(head):
         raise UnreadableDocument("binary file of an unsupported type")
-    suffix = path.suffix.lower()
+    by_name = TEXT_BY_EXTENSION.get(path.suffix.lower())
+    if by_name:
+        return by_name
     lowered = head[:2048].lower()
-    if suffix in _TEXT_EXTENSIONS:
-        return _TEXT_EXTENSIONS[suffix]
     if lowered.lstrip().startswith((b"<!doctype html", b"<html")) or b"<html" in lowered:
         return "html"
     if _looks_like_email(head):
@@ -88,19 +72,13 @@ def _zip_format(path: Path, max_unzipped_bytes: int) -> str:
             mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
     except zipfile.BadZipFile as exc:
         raise UnreadableDocument(f"damaged or truncated zip/Office file: {exc}") from exc
-    if "word/document.xml" in names:
-        return "docx"
-    if "ppt/presentation.xml" in names:
-        return "pptx"
-    if mimetype.startswith(b"application/vnd.oasis.opendocument.text"):
-        return "odt"
-    if mimetype.startswith(b"application/epub+zip"):
-        return "epub"
-    if "xl/workbook.xml" in names:
-        return "xlsx"
-    raise UnreadableDocument(
-        "zip archive that is not a supported document (DOCX/PPTX/XLSX/ODT/EPUB)"
-    )
+    for row in _IN_ZIP:
+        if (row.zip_member and row.zip_member in names) or (
+            row.zip_mimetype and mimetype.startswith(row.zip_mimetype)
+        ):
+            return row.name
+    kinds = "/".join(row.name.upper() for row in _IN_ZIP)
+    raise UnreadableDocument(f"zip archive that is not a supported document ({kinds})")
 
 
 def _ole_format(path: Path) -> str:
@@ -117,11 +95,12 @@ def _ole_format(path: Path) -> str:
         ) from exc
     if "encryptedpackage" in streams:
         raise UnreadableDocument("encrypted Office file (a password is needed to open it)")
-    for stream, legacy_format in _OLE_STREAMS:
-        if stream in streams:
-            return legacy_format
+    for row in _IN_OLE2:
+        if streams.intersection(row.ole_streams):
+            return row.name
+    *others, last = labels(_IN_OLE2)
     raise UnreadableDocument(
-        "OLE2 file that is not a Word, Excel or PowerPoint document (e.g. Outlook .msg, .msi)"
+        f"OLE2 file that is not a {', '.join(others)} or {last} document (e.g. Outlook .msg, .msi)"
     )
 
 

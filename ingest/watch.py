@@ -22,7 +22,13 @@ from typing import Any
 from ingest.acl_files import AclFileError, AclRules
 from ingest.discover import discover
 from ingest.manifest import FileRecord
-from ingest.pipeline import IngestReport, fs_permissions, open_manifest, run_ingest
+from ingest.pipeline import (
+    IngestReport,
+    RunOptions,
+    fs_permissions,
+    open_manifest,
+    run_ingest,
+)
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import VectorStore
@@ -30,6 +36,7 @@ from rag_core.telemetry import record_ingest
 from rag_core.types import now_iso
 
 Stamp = tuple[int, int]  # (size, mtime_ns)
+WATCH_RUN = RunOptions(prune=True)  # files that leave the folder leave the index
 
 
 def worker_status_path(settings: Settings, collection: str) -> Path:
@@ -95,9 +102,7 @@ class Watcher:
         on_report: Callable[[IngestReport], None] | None = None,
     ) -> None:
         self._root = root
-        self._settings = settings.model_copy(
-            update={"prune": True, "dry_run": False, "rebuild": False}
-        )
+        self._settings = settings
         self._store = store
         self._embedder = embedder
         self._on_report = on_report
@@ -162,6 +167,7 @@ class Watcher:
             only=changed,
             stop=stop.is_set if stop is not None else None,
             permissions=self._permissions,
+            options=WATCH_RUN,
         )
         for failure in report.failures:
             if failure.path in snapshot:

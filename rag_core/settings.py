@@ -61,13 +61,10 @@ class Settings(BaseSettings):
     # ahead of the text; the stored, cited text stays the passage alone.
     embed_headers: bool = True
 
-    # Ingestion run options (the `ingest` flags; every one has an env var too).
+    # Ingestion (`ingest` flags with an env var). What one run does (--prune, --dry-run,
+    # --rebuild, --json-summary) is not configuration: the ingest CLI passes it to the run.
     groups: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
-    prune: bool = False
-    rebuild: bool = False  # drop the collection and index everything again
-    dry_run: bool = False
     workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
-    json_summary: Path | None = None
     pdf_engine: PdfEngine = "pdfium"
     # OCR of scans (pages without a text layer, image files): tesseract's language codes
     # joined by "+" (each needs its tesseract-ocr-LANG package); empty turns OCR off.

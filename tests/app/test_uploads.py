@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from app.uploads import UploadedFile, ingest_uploads, safe_file_name, save_uploads
+from app.uploads import (
+    UploadedFile,
+    accepted_formats,
+    ingest_uploads,
+    safe_file_name,
+    save_uploads,
+)
+from ingest.formats import FORMATS
 from ingest.pipeline import run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
@@ -73,3 +80,10 @@ def test_a_signed_in_users_upload_is_visible_to_their_groups_only(
         acl = {p["source"]: p["acl"] for p in store.payloads()}
     assert report.failures == []
     assert acl == {"uploads/hank/review.md": ["hr"]}
+
+
+def test_uploader_lists_every_format_of_the_table() -> None:
+    listed = accepted_formats()
+    assert all(row.label in listed for row in FORMATS.values())
+    assert listed.startswith("PDF, Word, ") and listed.endswith(", or scans (PNG, JPEG, TIFF)")
+    assert listed.count("Word") == 1  # .docx and .doc are both Word

@@ -42,23 +42,26 @@ def image_only_pdf(target: Path) -> Path:
     return target
 
 
+_CONTENT_TYPES = {"[Content_Types].xml": "<Types/>"}
+
+
 def zip_bomb_docx(target: Path, expanded_mb: int) -> Path:
     """A .docx whose document.xml expands to expanded_mb of zeros."""
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        with archive.open("word/document.xml", "w", force_zip64=True) as member:
-            block = b"\0" * (1 << 20)
-            for _ in range(expanded_mb):
-                member.write(block)
-    return target
+    return _zip_bomb(target, _CONTENT_TYPES, "word/document.xml", expanded_mb)
 
 
 def zip_bomb_xlsx(target: Path, expanded_mb: int) -> Path:
     """A .xlsx whose first sheet expands to expanded_mb of zeros."""
+    small = {**_CONTENT_TYPES, "xl/workbook.xml": "<workbook/>"}
+    return _zip_bomb(target, small, "xl/worksheets/sheet1.xml", expanded_mb)
+
+
+def _zip_bomb(target: Path, small: dict[str, str], bomb: str, expanded_mb: int) -> Path:
+    """A zip of the `small` members and `bomb`, which expands to expanded_mb of zeros."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/workbook.xml", "<workbook/>")
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+        for name, text in small.items():
+            archive.writestr(name, text)
+        with archive.open(bomb, "w", force_zip64=True) as member:
             block = b"\0" * (1 << 20)
             for _ in range(expanded_mb):
                 member.write(block)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -14,7 +15,15 @@ from qdrant_client import QdrantClient
 
 from ingest.manifest import Manifest
 from ingest.parse_job import ParseResult
-from ingest.pipeline import IngestReport, _Prefetch, open_manifest, run_ingest, run_rebuild
+from ingest.pipeline import (
+    DEFAULT_RUN,
+    IngestReport,
+    RunOptions,
+    _Prefetch,
+    open_manifest,
+    run_ingest,
+    run_rebuild,
+)
 from rag_core.embeddings import Embedder
 from rag_core.prompt import describe
 from rag_core.retrieval import Retriever, search_spec
@@ -54,8 +63,17 @@ def store(settings: Settings) -> Iterator[VectorStore]:
     opened.close()
 
 
-def ingest(root: Path, settings: Settings, store: VectorStore, embedder: Embedder, **changes):  # type: ignore[no-untyped-def]
-    return run_ingest(root, settings.model_copy(update=changes), store, embedder)
+def ingest(
+    root: Path,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    options: RunOptions = DEFAULT_RUN,
+    **changes: Any,
+) -> IngestReport:
+    """A run with these settings `changes` and run `options`."""
+    run_settings = settings.model_copy(update=changes)
+    return run_ingest(root, run_settings, store, embedder, options=options)
 
 
 def assert_consistent(settings: Settings, store: VectorStore) -> None:
@@ -151,10 +169,10 @@ def test_prune_only_when_asked(
     kept = ingest(root, settings, store, embedder)
     assert kept.files_pruned == 0 and "etcd.faq.md" in store.per_source()
 
-    dry = ingest(root, settings, store, embedder, prune=True, dry_run=True)
+    dry = ingest(root, settings, store, embedder, RunOptions(prune=True, dry_run=True))
     assert dry.files_pruned == 1 and "etcd.faq.md" in store.per_source()
 
-    pruned = ingest(root, settings, store, embedder, prune=True)
+    pruned = ingest(root, settings, store, embedder, RunOptions(prune=True))
     assert pruned.files_pruned == 1
     assert set(store.per_source()) == {"debian-social-contract.txt"}
     assert_consistent(settings, store)
@@ -282,7 +300,7 @@ def test_dry_run_writes_nothing(
     make_corpus: Callable[..., Path], settings: Settings, store: VectorStore, embedder: Embedder
 ) -> None:
     root = make_corpus("markdown/etcd.faq.md")
-    report = ingest(root, settings, store, embedder, dry_run=True)
+    report = ingest(root, settings, store, embedder, RunOptions(dry_run=True))
     assert report.files_new == 1 and report.chunks_written == 0
     assert not store.exists()
 
@@ -313,7 +331,7 @@ def test_server_code_path_behaves_the_same(
         again = ingest(root, settings, client_store, embedder)
         assert again.files_unchanged == 2 and again.chunks_written == 0
         (root / "etcd.faq.md").unlink()
-        pruned = ingest(root, settings, client_store, embedder, prune=True)
+        pruned = ingest(root, settings, client_store, embedder, RunOptions(prune=True))
         assert pruned.files_pruned == 1
         assert set(client_store.per_source()) == {"debian-social-contract.txt"}
         assert_consistent(settings, client_store)

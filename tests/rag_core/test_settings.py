@@ -20,17 +20,17 @@ def test_defaults_are_the_embedded_setup() -> None:
 def test_env_vars_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("RAGDESK_COLLECTION=handbook\nRAGDESK_WORKERS=2\n")
     monkeypatch.setenv("RAGDESK_GROUPS", "hr, eng")
-    monkeypatch.setenv("RAGDESK_PRUNE", "true")
+    monkeypatch.setenv("RAGDESK_ACL_FROM_FS", "true")
     settings = Settings()
     assert settings.collection == "handbook"
     assert settings.workers == 2
     assert settings.groups == ["hr", "eng"]
-    assert settings.prune is True
+    assert settings.acl_from_fs is True
 
 
 def test_explicit_values_win_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGDESK_COLLECTION", "from-env")
-    assert load_settings(collection="from-flag", prune=None).collection == "from-flag"
+    assert load_settings(collection="from-flag", workers=None).collection == "from-flag"
     assert load_settings(collection=None).collection == "from-env"
 
 
