@@ -15,19 +15,21 @@ from rich.console import Console
 
 from ingest.pipeline import DEFAULT_RUN, IngestReport, RunOptions, run_ingest, run_rebuild
 from ingest.report import RichProgress, failures_table, summary_table
+from rag_core.cli_support import (
+    EXIT_CONFIG,
+    EXIT_FAILURES,
+    EXIT_OK,
+    CollectionOption,
+    QdrantPathOption,
+    QdrantUrlOption,
+    reported_errors,
+)
 from rag_core.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
 from rag_core.store import open_store
 from rag_core.types import RagdeskError
 
-EXIT_OK, EXIT_FAILURES, EXIT_CONFIG = 0, 1, 2
-
 app = typer.Typer(add_completion=False, help=__doc__, pretty_exceptions_enable=False)
-
-# Options shared by every command that opens a collection (`ragdesk` reuses them).
-CollectionOption = Annotated[str | None, typer.Option(help="Qdrant collection.")]
-QdrantPathOption = Annotated[Path | None, typer.Option(help="Embedded Qdrant folder.")]
-QdrantUrlOption = Annotated[str | None, typer.Option(help="Qdrant server URL.")]
 
 
 def ingest_folder(
@@ -171,9 +173,8 @@ def ingest(
     ] = False,
 ) -> None:
     """Index a folder: new and changed files are processed, unchanged ones skipped."""
-    console = Console(stderr=True)
     _quiet_libraries()
-    try:
+    with reported_errors() as console:
         settings = load_settings(
             collection=collection,
             qdrant_path=qdrant_path,
@@ -189,9 +190,6 @@ def ingest(
             status = EXIT_OK
         else:
             _, status = ingest_folder(root, settings, console, options)
-    except RagdeskError as exc:
-        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(EXIT_CONFIG) from exc
     raise typer.Exit(status)
 
 
