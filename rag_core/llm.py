@@ -13,6 +13,7 @@ llama-server to keep the fixed system prompt's KV cache between requests.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -65,6 +66,13 @@ class ChatModel(Protocol):
     ) -> Iterator[str]: ...
 
 
+def physical_cores() -> int:
+    """What llama.cpp's own tools default to: hyper-threads share a core's math units."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
 class LlamaCppChat:
     def __init__(self, model: ResolvedModel, settings: Settings) -> None:
         from llama_cpp import Llama
@@ -76,7 +84,10 @@ class LlamaCppChat:
         self._llama = Llama(
             model_path=str(model.path),
             n_ctx=settings.llm_context_tokens,
-            n_threads=settings.llm_threads or None,
+            # llama-cpp-python would decode with cpu_count // 2 threads: 1 on a 2-core
+            # machine (benchmarks/llm_threads.py measures what one per core gives)
+            n_threads=settings.llm_threads or physical_cores(),
+            n_threads_batch=settings.llm_threads or os.cpu_count(),
             n_gpu_layers=settings.llm_gpu_layers,
             seed=settings.llm_seed,
             verbose=False,

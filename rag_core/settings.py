@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible server.")
     llm_api_key: str | None = None
     llm_context_tokens: int = Field(default=4096, ge=512)
-    llm_threads: int = Field(default=0, ge=0, description="0 = llama.cpp's default.")
+    llm_threads: int = Field(default=0, ge=0, description="0 = one per physical core.")
     llm_gpu_layers: int = Field(default=0, description="-1 = all layers on the GPU.")
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
     llm_seed: int = 7
