@@ -16,44 +16,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ingest.pipeline import run_ingest
 from rag_core.admission import AnswerGate
-from rag_core.answer import Answer, AnswerEngine
+from rag_core.answer import Answer
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
-from rag_core.retrieval import Retriever, search_spec
-from rag_core.settings import Settings
-from rag_core.store import EdgeStore
 from tests.conftest import REPO
-from tests.servers import free_port
+from tests.servers import TRAVEL_NOTE, answer_engine, free_port, served_settings
 
-POLICY = """# Travel policy
-
-## Hotels
-
-Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals.
-
-## Trains
-
-Train journeys under four hours are booked in second class.
-"""
 SYSTEM = "You are a careful assistant for the travel office. " * 40  # a long fixed prefix
 
 
-def server_settings(url: str, tmp_path: Path, **extra: object) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        workers=0,
-        llm_backend="openai",
-        llm_base_url=url,
-        llm_model="qwen2.5-0.5b",
-        llm_temperature=0.0,
-        **extra,
-    )
-
-
 def test_two_answers_stream_at_the_same_time(llama_server_url: str, tmp_path: Path) -> None:
-    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    model = load_chat_model(served_settings(llama_server_url, tmp_path / "data"))
     assert isinstance(model, OpenAICompatibleChat) and not model.busy
     assert model.label.startswith("qwen2.5-0.5b at ") and model.production is None
     spans: dict[int, list[float]] = {0: [], 1: []}
@@ -76,7 +50,7 @@ def test_two_answers_stream_at_the_same_time(llama_server_url: str, tmp_path: Pa
 def test_the_fixed_system_prompt_is_not_evaluated_twice(
     llama_server_url: str, tmp_path: Path
 ) -> None:
-    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    model = load_chat_model(served_settings(llama_server_url, tmp_path / "data"))
     evaluated = []
     for question in ("Where do I book trains?", "What does a hotel night cost?"):
         stats = GenerationStats()
@@ -90,19 +64,9 @@ def test_the_fixed_system_prompt_is_not_evaluated_twice(
 def test_an_abandoned_answer_frees_its_slot_at_once(
     llama_server_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "travel.md").write_text(POLICY, encoding="utf-8")
-    settings = server_settings(llama_server_url, tmp_path)
+    settings = served_settings(llama_server_url, tmp_path / "data")
     gate = AnswerGate(slots=1, max_queued=2, queue_timeout_s=60, hold_timeout_s=120)
-    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
-        run_ingest(docs, settings, store, embedder)
-        engine = AnswerEngine(
-            Retriever(store, embedder, search_spec(settings)),
-            load_chat_model(settings),
-            settings,
-            gate,
-        )
+    with answer_engine(settings, embedder, {"travel.md": TRAVEL_NOTE}, gate) as engine:
         question = "How much is a hotel night reimbursed in a capital?"
         stream = engine.stream(question, ["*"])
         assert isinstance(next(stream), str)
