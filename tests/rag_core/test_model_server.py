@@ -10,18 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
-import pytest
 
 from rag_core.admission import AnswerGate
 from rag_core.answer import Answer
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
 from tests.conftest import REPO
-from tests.servers import TRAVEL_NOTE, answer_engine, free_port, served_settings
+from tests.servers import TRAVEL_NOTE, answer_engine, free_port, served_settings, wait_for
 
 SYSTEM = "You are a careful assistant for the travel office. " * 40  # a long fixed prefix
 
@@ -92,50 +90,33 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
         "RAGDESK_LLM_CONTEXT_TOKENS": "1024",
     }
     ragdesk = str(Path(sys.executable).parent / "ragdesk")
-    command = [ragdesk, "serve-model", "--port", str(port)]
-    cli = subprocess.Popen(
-        [*command, "--parallel", "1"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(cli.stdout or []), daemon=True)
-    reader.start()
+    health, log = f"http://127.0.0.1:{port}/health", tmp_path / "serve-model.log"
+    with open(log, "wb") as sink:
+        cli = subprocess.Popen(
+            [ragdesk, "serve-model", "--port", str(port), "--parallel", "1"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_healthy(port, cli)
+        wait_for(health, cli, log, 180)
         # healthy is not yet "ready": the supervisor's own start-up check must pass first
         deadline = time.monotonic() + 60
-        while not any("ready:" in line for line in lines) and time.monotonic() < deadline:
+        while "ready:" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         children = psutil.Process(cli.pid).children()
         assert [c.name() for c in children] == ["llama-server"]
         children[0].kill()  # a crash
         children[0].wait(10)
         time.sleep(1.5)
-        wait_healthy(port, cli)
+        wait_for(health, cli, log, 180)
         restarted = psutil.Process(cli.pid).children()
         assert restarted and restarted[0].pid != children[0].pid
     finally:
         cli.send_signal(signal.SIGTERM)
         cli.wait(timeout=60)
-        reader.join(10)
-    output = "".join(lines)
+    output = log.read_text()
     assert cli.returncode == 0, output
     assert "ready: 1 slots" in output and "restart" in output and "stopped" in output
     assert not restarted[0].is_running() or restarted[0].status() == psutil.STATUS_ZOMBIE
-
-
-def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("llama-server did not become healthy")
