@@ -7,18 +7,24 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG CUDA_DEVEL=nvidia/cuda:12.6.3-devel-ubuntu24.04
 ARG CUDA_RUNTIME=nvidia/cuda:12.6.3-runtime-ubuntu24.04
 
+# ---- source: what both builds install, listed once ----
+FROM scratch AS source
+COPY pyproject.toml constraints.txt README.md /src/
+COPY rag_core /src/rag_core
+COPY ingest /src/ingest
+COPY app /src/app
+
 # ---- build (CPU): compile llama-cpp-python portably, install everything into /venv ----
 FROM ${PYTHON_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
 # llama-server (continuous batching, `ragdesk serve-model`) from the same llama.cpp sources
+# (the script reads the llama-cpp-python pin; a code change does not rebuild it)
+COPY pyproject.toml ./
 COPY scripts/build-llama-server.sh scripts/
 RUN install -m 0755 "$(GGML_NATIVE=OFF scripts/build-llama-server.sh)" /opt/llama-server
-COPY rag_core rag_core
-COPY ingest ingest
-COPY app app
+COPY --from=source /src ./
 ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_BLAS=OFF" \
     PIP_NO_CACHE_DIR=1
 RUN python -m venv /venv \
@@ -53,10 +59,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
       python3-dev build-essential cmake \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md ./
-COPY rag_core rag_core
-COPY ingest ingest
-COPY app app
+COPY --from=source /src ./
 ENV CMAKE_ARGS="-DGGML_CUDA=on -DGGML_NATIVE=OFF" \
     PIP_NO_CACHE_DIR=1
 RUN python3 -m venv /venv \

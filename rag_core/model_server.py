@@ -20,6 +20,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rag_core.model_files import ResolvedModel
 from rag_core.settings import Settings
@@ -91,6 +92,19 @@ def server_command(
     if settings.llm_threads:
         command += ["--threads", str(settings.llm_threads)]
     return command
+
+
+def stop_process(process: subprocess.Popen[Any], grace_s: float = 20) -> None:
+    """Stop a child politely (SIGTERM), then for good (SIGKILL) if it is still there after
+    `grace_s`; reaped either way. Nothing to do if it has already exited."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 class ModelServer:
@@ -171,14 +185,8 @@ class ModelServer:
                 log.warning("llama-server restart failed: %s", exc)
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(5)
+        if self._process is not None:
+            stop_process(self._process)
 
     def _tail(self) -> str:
         if self._log_path and self._log_path.is_file():

@@ -1,7 +1,8 @@
 """Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run),
 OpenAI-compatible model servers (python -m llama_cpp.server, and llama.cpp's llama-server
-with continuous batching), and Debian's chromium; and one fault injector: a scripted
-OpenAI-compatible server whose "model" writes a given answer."""
+with continuous batching) with the settings and answer path that use them, and Debian's
+chromium; and one fault injector: a scripted OpenAI-compatible server whose "model" writes
+a given answer."""
 
 from __future__ import annotations
 
@@ -17,15 +18,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from rag_core.model_files import resolve_model
-from rag_core.model_server import ModelServer
+from rag_core.model_server import ModelServer, stop_process
 from rag_core.settings import Settings
 from rag_core.types import ConfigurationError
 from tests.conftest import REPO
+
+if TYPE_CHECKING:  # the answer path is imported where it is used (seconds to import)
+    from rag_core.admission import AnswerGate
+    from rag_core.answer import AnswerEngine
+    from rag_core.embeddings import Embedder
 
 CHROMIUM = Path(os.environ.get("RAGDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [  # no background traffic: this machine's network is closed
@@ -74,11 +80,7 @@ def running(
         wait_for(health, server, log, 180)
         yield
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 def app_env(data: Path, **settings: str) -> dict[str, str]:
@@ -163,6 +165,57 @@ def llama_server(log_dir: Path, parallel: int) -> Iterator[ModelServer]:
         pytest.fail(str(exc))
     with server:
         yield server
+
+
+def served_settings(url: str, data: Path, model: str = "qwen2.5-0.5b", **extra: Any) -> Settings:
+    """Settings that answer with `model` on the OpenAI-compatible server at `url` (greedy,
+    no worker pool), their data in `data`. The default model is llama_server's name."""
+    return Settings(
+        data_dir=data,
+        workers=0,
+        llm_backend="openai",
+        llm_base_url=url,
+        llm_model=model,
+        llm_temperature=0.0,
+        **extra,
+    )
+
+
+TRAVEL_NOTE = """# Travel policy
+
+## Hotels
+
+Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals.
+
+## Trains
+
+Train journeys under four hours are booked in second class.
+"""
+
+
+@contextmanager
+def answer_engine(
+    settings: Settings,
+    embedder: Embedder,
+    documents: dict[str, str],
+    gate: AnswerGate | None = None,
+) -> Iterator[AnswerEngine]:
+    """The whole answer path on `settings`' model: `documents` (name -> text) written to a
+    folder in the data folder and ingested into a fresh embedded index, the real retriever."""
+    from ingest.pipeline import run_ingest
+    from rag_core.answer import AnswerEngine
+    from rag_core.llm import load_chat_model
+    from rag_core.retrieval import Retriever, search_spec
+    from rag_core.store import EdgeStore
+
+    folder = settings.data_dir / "documents"
+    folder.mkdir(parents=True)
+    for name, text in documents.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        run_ingest(folder, settings, store, embedder)
+        retriever = Retriever(store, embedder, search_spec(settings))
+        yield AnswerEngine(retriever, load_chat_model(settings), settings, gate)
 
 
 def start_worker(inbox: Path, data: Path, **settings: str) -> subprocess.Popen[str]:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from rag_core.model_server import stop_process
 from tests.servers import free_port
 
 SLAPD = Path("/usr/sbin/slapd")
@@ -143,13 +144,7 @@ class Directory:
         assert done, conn.result
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, grace_s=10)
 
 
 def _die_with_parent() -> None:

@@ -114,7 +114,7 @@ def test_compose_values_are_valid_settings(compose: dict[str, Any]) -> None:
 def test_dockerfile_is_multi_stage_and_portable() -> None:
     text = DOCKERFILE.read_text()
     stages = re.findall(r"^FROM \S+ AS (\S+)$", text, flags=re.M)
-    assert stages == ["build", "runtime", "build-gpu", "runtime-gpu"]
+    assert stages == ["source", "build", "runtime", "build-gpu", "runtime-gpu"]
     assert text.count("-DGGML_NATIVE=OFF") == 2, "runs on any x86-64 CPU"
     assert "-DGGML_CUDA=on" in text
     assert "unstructured[pdf]" not in text

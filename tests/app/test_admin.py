@@ -15,6 +15,7 @@ from rag_core.settings import Settings
 from rag_core.users import add_user
 from tests.app.chat_corpus import start, use_app_settings
 from tests.app.test_auth import sign_in
+from tests.audit_entries import record_question
 from tests.servers import free_port
 from tests.slapd import PASSWORDS, Directory
 
@@ -32,16 +33,7 @@ def deployment(tmp_path: Path, indexed: tuple[Path, Path]) -> Path:
         ("erin", "What does the deploy checklist say?"),
         ("hank", "Which flights may be booked in business class?"),
     ):
-        audit.record(
-            user=user,
-            groups=["*"],
-            collection="documents",
-            event="question",
-            question=question,
-            answer="An answer [1].",
-            refused=False,
-            sources=[{"source": "travel-policy.md", "page": None, "section": "Hotels"}],
-        )
+        record_question(audit, user, question, "travel-policy.md")
     FeedbackLog(Settings(data_dir=data).feedback_path).record(
         FeedbackEntry(
             "a1", "hank", "documents", "qwen", 0, "Hotel cap?", "150 EUR [1].", [{"source": "x.md"}]

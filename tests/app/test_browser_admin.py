@@ -10,6 +10,7 @@ from rag_core.audit import AuditLog
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from tests.app.chat_corpus import build_collection
+from tests.audit_entries import record_question
 from tests.conftest import REPO
 from tests.servers import chat_app, chromium
 from tests.slapd import PASSWORDS, Directory
@@ -37,16 +38,7 @@ def test_sign_in_page_and_admin_audit_page(
     build_collection(tmp_path / "docs", data, embedder)
     audit = AuditLog(Settings(data_dir=data).audit_path)
     for user, groups, question, source in QUESTIONS:
-        audit.record(
-            user=user,
-            groups=["*", *groups],
-            collection="documents",
-            event="question",
-            question=question,
-            answer="See the cited passage [1].",
-            refused=False,
-            sources=[{"source": source, "page": None, "section": None}],
-        )
+        record_question(audit, user, question, source, groups=["*", *groups])
     settings = ldap_server.settings(group_map_file=ldap_group_map)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ from ingest.sniff import sniff_format
 from tests.ingest import made_files
 
 CAP = 64 << 20
+
+
+def edited_workbook(path: Path, member: str, edit: Callable[[bytes], bytes]) -> Path:
+    """The test workbook written to `path` with one of its zip members changed by `edit`."""
+    made = made_files.workbook(path.with_name("made.xlsx"))
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w") as target:
+        assert member in source.namelist()
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item, edit(data) if item.filename == member else data)
+    return path
 
 
 def test_xlsx_sheets_header_and_row_numbers(tmp_path: Path) -> None:
@@ -41,17 +53,15 @@ def test_xlsx_sheets_header_and_row_numbers(tmp_path: Path) -> None:
 
 def test_declared_sheet_size_is_not_trusted(tmp_path: Path) -> None:
     """A sheet claiming a million rows by sixteen thousand columns costs nothing."""
-    path = made_files.workbook(tmp_path / "budget.xlsx")
-    bloated = tmp_path / "bloated.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(bloated, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet2.xml":
-                data = data.replace(
-                    b'<dimension ref="A1:C3"/>', b'<dimension ref="A1:XFD1048576"/>'
-                )
-                assert b"XFD1048576" in data
-            target.writestr(item, data)
+
+    def claim_a_million_rows(data: bytes) -> bytes:
+        data = data.replace(b'<dimension ref="A1:C3"/>', b'<dimension ref="A1:XFD1048576"/>')
+        assert b"XFD1048576" in data
+        return data
+
+    bloated = edited_workbook(
+        tmp_path / "bloated.xlsx", "xl/worksheets/sheet2.xml", claim_a_million_rows
+    )
     doc = parse_document(bloated, "xlsx")
     assert len(doc.blocks[1].table.rows) == 2  # type: ignore[union-attr]
 
@@ -73,14 +83,11 @@ def test_csv_dialects(tmp_path: Path) -> None:
 
 
 def test_bad_spreadsheets_say_why(tmp_path: Path) -> None:
-    path = made_files.workbook(tmp_path / "budget.xlsx")
-    broken = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2]  # cut mid-element
-            target.writestr(item, data)
+    broken = edited_workbook(
+        tmp_path / "broken.xlsx",
+        "xl/worksheets/sheet1.xml",
+        lambda data: data[: len(data) // 2],  # cut mid-element
+    )
     with pytest.raises(UnreadableDocument, match="damaged XLSX"):
         parse_document(broken, sniff_format(broken, CAP))
     empty = tmp_path / "empty.csv"

@@ -8,26 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import run_ingest
-from rag_core.answer import Answer, AnswerEngine
+from rag_core.answer import Answer
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
-from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
 from rag_core.types import RagdeskError
-from tests.servers import free_port, model_server
-
-POLICY = """# Travel policy
-
-## Hotels
-
-Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals.
-
-## Trains
-
-Train journeys under four hours are booked in second class.
-"""
+from tests.servers import TRAVEL_NOTE, answer_engine, free_port, model_server, served_settings
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +23,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def server_settings(url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        workers=0,
-        llm_backend="openai",
-        llm_base_url=url,
-        llm_model="small",
-        llm_temperature=0.0,
-    )
+    return served_settings(url, tmp_path / "data", model="small")  # model_server's alias
 
 
 def test_server_streams_tokens(server_url: str, tmp_path: Path) -> None:
@@ -60,15 +39,8 @@ def test_server_streams_tokens(server_url: str, tmp_path: Path) -> None:
 def test_answer_engine_over_the_server_cites_its_sources(
     server_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "travel.md").write_text(POLICY, encoding="utf-8")
     settings = server_settings(server_url, tmp_path)
-    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
-        run_ingest(docs, settings, store, embedder)
-        engine = AnswerEngine(
-            Retriever(store, embedder, search_spec(settings)), load_chat_model(settings), settings
-        )
+    with answer_engine(settings, embedder, {"travel.md": TRAVEL_NOTE}) as engine:
         items = list(engine.stream("How much is a hotel night reimbursed in a capital?", ["*"]))
     final = items[-1]
     assert isinstance(final, Answer) and not final.refused

@@ -10,50 +10,22 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
-import pytest
 
-from ingest.pipeline import run_ingest
 from rag_core.admission import AnswerGate
-from rag_core.answer import Answer, AnswerEngine
+from rag_core.answer import Answer
 from rag_core.embeddings import Embedder
 from rag_core.llm import GenerationStats, OpenAICompatibleChat, load_chat_model
-from rag_core.retrieval import Retriever, search_spec
-from rag_core.settings import Settings
-from rag_core.store import EdgeStore
 from tests.conftest import REPO
-from tests.servers import free_port
+from tests.servers import TRAVEL_NOTE, answer_engine, free_port, served_settings, wait_for
 
-POLICY = """# Travel policy
-
-## Hotels
-
-Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals.
-
-## Trains
-
-Train journeys under four hours are booked in second class.
-"""
 SYSTEM = "You are a careful assistant for the travel office. " * 40  # a long fixed prefix
 
 
-def server_settings(url: str, tmp_path: Path, **extra: object) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        workers=0,
-        llm_backend="openai",
-        llm_base_url=url,
-        llm_model="qwen2.5-0.5b",
-        llm_temperature=0.0,
-        **extra,
-    )
-
-
 def test_two_answers_stream_at_the_same_time(llama_server_url: str, tmp_path: Path) -> None:
-    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    model = load_chat_model(served_settings(llama_server_url, tmp_path / "data"))
     assert isinstance(model, OpenAICompatibleChat) and not model.busy
     assert model.label.startswith("qwen2.5-0.5b at ") and model.production is None
     spans: dict[int, list[float]] = {0: [], 1: []}
@@ -76,7 +48,7 @@ def test_two_answers_stream_at_the_same_time(llama_server_url: str, tmp_path: Pa
 def test_the_fixed_system_prompt_is_not_evaluated_twice(
     llama_server_url: str, tmp_path: Path
 ) -> None:
-    model = load_chat_model(server_settings(llama_server_url, tmp_path))
+    model = load_chat_model(served_settings(llama_server_url, tmp_path / "data"))
     evaluated = []
     for question in ("Where do I book trains?", "What does a hotel night cost?"):
         stats = GenerationStats()
@@ -90,19 +62,9 @@ def test_the_fixed_system_prompt_is_not_evaluated_twice(
 def test_an_abandoned_answer_frees_its_slot_at_once(
     llama_server_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "travel.md").write_text(POLICY, encoding="utf-8")
-    settings = server_settings(llama_server_url, tmp_path)
+    settings = served_settings(llama_server_url, tmp_path / "data")
     gate = AnswerGate(slots=1, max_queued=2, queue_timeout_s=60, hold_timeout_s=120)
-    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
-        run_ingest(docs, settings, store, embedder)
-        engine = AnswerEngine(
-            Retriever(store, embedder, search_spec(settings)),
-            load_chat_model(settings),
-            settings,
-            gate,
-        )
+    with answer_engine(settings, embedder, {"travel.md": TRAVEL_NOTE}, gate) as engine:
         question = "How much is a hotel night reimbursed in a capital?"
         stream = engine.stream(question, ["*"])
         assert isinstance(next(stream), str)
@@ -128,50 +90,33 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
         "RAGDESK_LLM_CONTEXT_TOKENS": "1024",
     }
     ragdesk = str(Path(sys.executable).parent / "ragdesk")
-    command = [ragdesk, "serve-model", "--port", str(port)]
-    cli = subprocess.Popen(
-        [*command, "--parallel", "1"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(cli.stdout or []), daemon=True)
-    reader.start()
+    health, log = f"http://127.0.0.1:{port}/health", tmp_path / "serve-model.log"
+    with open(log, "wb") as sink:
+        cli = subprocess.Popen(
+            [ragdesk, "serve-model", "--port", str(port), "--parallel", "1"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_healthy(port, cli)
+        wait_for(health, cli, log, 180)
         # healthy is not yet "ready": the supervisor's own start-up check must pass first
         deadline = time.monotonic() + 60
-        while not any("ready:" in line for line in lines) and time.monotonic() < deadline:
+        while "ready:" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         children = psutil.Process(cli.pid).children()
         assert [c.name() for c in children] == ["llama-server"]
         children[0].kill()  # a crash
         children[0].wait(10)
         time.sleep(1.5)
-        wait_healthy(port, cli)
+        wait_for(health, cli, log, 180)
         restarted = psutil.Process(cli.pid).children()
         assert restarted and restarted[0].pid != children[0].pid
     finally:
         cli.send_signal(signal.SIGTERM)
         cli.wait(timeout=60)
-        reader.join(10)
-    output = "".join(lines)
+    output = log.read_text()
     assert cli.returncode == 0, output
     assert "ready: 1 slots" in output and "restart" in output and "stopped" in output
     assert not restarted[0].is_running() or restarted[0].status() == psutil.STATUS_ZOMBIE
-
-
-def wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail("llama-server did not become healthy")

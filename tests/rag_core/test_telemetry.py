@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.pipeline import run_ingest
 from rag_core.admission import AnswerGate
-from rag_core.answer import AnswerEngine
 from rag_core.embeddings import Embedder
-from rag_core.llm import load_chat_model
-from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
 from rag_core.telemetry import serve_metrics
-from tests.servers import free_port, scrape_metrics
+from tests.servers import answer_engine, free_port, scrape_metrics, served_settings
 
 POLICY = """# Canteen
 
@@ -26,30 +21,15 @@ def test_metrics_endpoint_counts_the_answer_path(
     llama_server_url: str, tmp_path: Path, embedder: Embedder
 ) -> None:
     port = free_port()
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        workers=0,
-        llm_backend="openai",
-        llm_base_url=llama_server_url,
-        llm_model="qwen2.5-0.5b",
-        llm_temperature=0.0,
-        answer_tokens=48,
-        metrics_port=port,
+    settings = served_settings(
+        llama_server_url, tmp_path / "data", answer_tokens=48, metrics_port=port
     )
     assert serve_metrics(settings) == port
     assert serve_metrics(settings) == port, "a second call reuses the running endpoint"
     before = scrape_metrics(port)
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "canteen.md").write_text(POLICY, encoding="utf-8")
-    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
-        run_ingest(docs, settings, store, embedder)
-        engine = AnswerEngine(
-            Retriever(store, embedder, search_spec(settings)),
-            load_chat_model(settings),
-            settings,
-            AnswerGate(2, 4, 60, 120),
-        )
+    with answer_engine(
+        settings, embedder, {"canteen.md": POLICY}, AnswerGate(2, 4, 60, 120)
+    ) as engine:
         answered = engine.ask("What does a meal in the canteen cost?", ["*"])
         refused = engine.ask("How do I repair a carburettor?", ["*"])
     assert not answered.refused and refused.refused

@@ -10,6 +10,7 @@ import pytest
 from rag_core.audit import AuditLog, read_audit
 from rag_core.types import ConfigurationError
 from rag_core.users import add_user, find_user, verify_password
+from tests.audit_entries import record_question
 
 
 def test_users_are_stored_hashed_and_verified(tmp_path: Path) -> None:
@@ -83,14 +84,7 @@ def test_audit_filters_by_user_days_and_words(tmp_path: Path) -> None:
         ("hank", "Salary bands?", "hr/pay.md"),
         ("erin", "Deploy steps?", "eng/deploy.md"),
     ):
-        log.record(
-            user=user,
-            groups=["*"],
-            collection="docs",
-            event="question",
-            question=question,
-            sources=[{"source": source}],
-        )
+        record_question(log, user, question, source)
     entries = read_audit(tmp_path / "audit.jsonl")
     today = datetime.now(UTC).date()
     assert [e["user"] for e in filter_audit(entries, user="erin")] == ["erin"]
