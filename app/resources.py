@@ -15,7 +15,7 @@ from rag_core.embed_backends import resolve_backend
 from rag_core.embeddings import Embedder, backend_of
 from rag_core.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
-from rag_core.store import VectorStore, list_collections, open_store
+from rag_core.store import VectorStore, list_collections, open_store, store_location
 from rag_core.telemetry import serve_metrics
 from rag_core.types import (
     ModelUnavailable,
@@ -35,10 +35,6 @@ class ModelInfo:
 def _key(settings: Settings, *fields: str) -> str:
     values = {name: getattr(settings, name) for name in fields}
     return json.dumps(values, default=str, sort_keys=True)
-
-
-def store_location(settings: Settings) -> str:
-    return settings.qdrant_url or str(settings.qdrant_dir.resolve())
 
 
 @st.cache_resource(show_spinner=False)

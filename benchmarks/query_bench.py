@@ -68,7 +68,7 @@ def build(store: EdgeStore, size: int, passages: list[str], vectors: np.ndarray)
             char_start=0, char_end=len(passages[j]), title="t", format="pdf", page=1 + i % 300,
             acl=["*"] if i % 7 else ["hr"],
         )  # fmt: skip
-        batch.append(StoredPoint(chunk.id, dense, sparse[j], chunk.payload()))
+        batch.append(StoredPoint.of(chunk, dense, sparse[j]))
         if len(batch) == 512:
             store.upsert(batch)
             batch = []

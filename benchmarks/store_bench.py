@@ -21,17 +21,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from qdrant_client import QdrantClient  # noqa: E402
-
 from rag_core.sparse import SparseVec  # noqa: E402
-from rag_core.store import (  # noqa: E402
-    ClientStore,
-    EdgeStore,
-    QueryVectors,
-    SearchSpec,
-    StoredPoint,
-    VectorStore,
-)
+from rag_core.store import QueryVectors, SearchSpec, StoredPoint, VectorStore, open_local  # noqa: E402
 from rag_core.types import Chunk, EmbedderInfo  # noqa: E402
 
 DIM = 384
@@ -56,7 +47,7 @@ def make_points(count: int, rng: np.random.Generator) -> list[StoredPoint]:
             acl=["hr"] if i % 10 == 0 else ["*"],
         )
         sparse = SparseVec([int(x) for x in rng.integers(0, 1 << 30, 30)], [1.0] * 30)
-        points.append(StoredPoint(chunk.id, vectors[i], sparse, chunk.payload()))
+        points.append(StoredPoint.of(chunk, vectors[i], sparse))
     return points
 
 
@@ -89,9 +80,9 @@ def main() -> None:
     points = make_points(args.points, rng)
     queries = rng.standard_normal((args.queries, DIM)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        with EdgeStore(Path(tmp) / "edge", "bench") as edge:
+        with open_local("edge", Path(tmp) / "edge", "bench") as edge:
             edge_result = measure(edge, points, queries)
-        with ClientStore(QdrantClient(path=str(Path(tmp) / "local")), "bench") as local:
+        with open_local("client", Path(tmp) / "local", "bench") as local:
             local_result = measure(local, points, queries)
     print(f"\nstore benchmark: {args.points:,} points, {args.queries} queries, top-10")
     print(f"{'metric':<18}{'qdrant-edge':>14}{'client local':>14}{'edge/local':>12}")

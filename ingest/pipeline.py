@@ -440,7 +440,7 @@ def _write(
 
     write_started = time.perf_counter()
     points = [
-        StoredPoint(chunk.id, vector, sparse_document(text), chunk.payload())
+        StoredPoint.of(chunk, vector, sparse_document(text))
         for chunk, text, vector in zip(chunks, texts, dense, strict=True)
     ]
     for batch in iter_batches(points, UPSERT_BATCH):

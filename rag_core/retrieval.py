@@ -1,7 +1,7 @@
 """Question -> ranked Sources the caller may see.
 
 Dense (the ingestion embedder) and sparse (BM25 term weights) searches are fused, by
-weighted DBSF (store.weighted_dbsf) or inside Qdrant's query API (RRF); every search carries
+weighted DBSF (in VectorStore.search) or inside Qdrant's query API (RRF); every search carries
 the caller's ACL filter. Each source also gets a `relevance`: the cosine between question
 and passage, which, unlike a fused score, means the same thing from one question to the
 next, so a threshold on it can decide that the documents do not answer.

@@ -6,8 +6,10 @@
 - `ClientStore`: qdrant-client, i.e. a Qdrant server by URL (or qdrant-client's own local
   mode, which tests use to exercise this code path without a server).
 
-Both build the same filters from the same payload keys: qdrant-edge mirrors the names of
-qdrant-client's models, so one function builds a filter for either, given the module.
+`VectorStore` does what both share once: the search (ACL filter in every stage, weighted
+DBSF, hits), counts and payload listings. An engine implements the few calls that differ
+(`_query`, `_fused`, `_count`, ...). qdrant-edge mirrors the names of qdrant-client's models,
+so one function builds a filter or a vector for either, given the module.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -24,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -32,6 +35,7 @@ from rag_core.settings import Settings
 from rag_core.sparse import SparseVec
 from rag_core.types import (
     EVERYONE,
+    Chunk,
     ConfigurationError,
     EmbedderInfo,
     Payload,
@@ -52,6 +56,11 @@ class StoredPoint:
     sparse: SparseVec
     payload: dict[str, Any]
 
+    @classmethod
+    def of(cls, chunk: Chunk, dense: np.ndarray, sparse: SparseVec) -> StoredPoint:
+        """A chunk as stored: its id, its two vectors and its payload."""
+        return cls(chunk.id, dense, sparse, chunk.payload())
+
 
 @dataclass(frozen=True, slots=True)
 class QueryVectors:
@@ -61,7 +70,7 @@ class QueryVectors:
 
 @dataclass(frozen=True, slots=True)
 class SearchSpec:
-    """How to search: one vector kind, or both fused inside Qdrant's query API."""
+    """How to search: one vector kind, or both fused (weighted DBSF here, else in Qdrant)."""
 
     mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
     fusion: Literal["rrf", "dbsf"] = "rrf"
@@ -69,6 +78,16 @@ class SearchSpec:
     weights: tuple[float, float] | None = None  # (dense, sparse), for RRF or DBSF
     prefetch: int = 50
     with_dense: bool = False  # return each hit's dense vector (to score relevance)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("dense", "sparse", "hybrid"):
+            raise ValueError(f"search mode {self.mode!r}: use dense, sparse or hybrid")
+        if self.fusion not in ("rrf", "dbsf"):
+            raise ValueError(f"fusion {self.fusion!r}: use rrf or dbsf")
+        if self.weights is not None and (len(self.weights) != 2 or min(self.weights) < 0):
+            raise ValueError(f"fusion weights {self.weights}: use two numbers >= 0 (dense, sparse)")
+        if self.rrf_k < 1 or self.prefetch < 1:
+            raise ValueError(f"rrf_k {self.rrf_k} and prefetch {self.prefetch} must be >= 1")
 
 
 @dataclass(slots=True)
@@ -95,26 +114,6 @@ def _dbsf_normalised(scores: Sequence[float]) -> list[float]:
         return [0.5] * len(values)
     low = float(values.mean()) - spread / 2
     return [float(v) for v in (values - low) / spread]
-
-
-def weighted_dbsf(
-    store: VectorStore, query: QueryVectors, limit: int, groups: Sequence[str], spec: SearchSpec
-) -> list[Hit]:
-    """Hybrid search with DBSF weights, which Qdrant's Fusion.Dbsf lacks: one search per
-    vector kind (each ACL-filtered), then normalised scores summed with the weights."""
-    weights = spec.weights or (1.0, 1.0)
-    depth = max(spec.prefetch, limit)
-    fused: dict[str, float] = {}
-    hits: dict[str, Hit] = {}
-    for mode, weight in (("dense", weights[0]), ("sparse", weights[1])):
-        if weight <= 0:
-            continue
-        found = store.search(query, depth, groups, replace(spec, mode=mode))
-        for hit, score in zip(found, _dbsf_normalised([h.score for h in found]), strict=True):
-            fused[hit.id] = fused.get(hit.id, 0.0) + weight * score
-            hits.setdefault(hit.id, hit)
-    ranked = sorted(fused, key=lambda point: -fused[point])[:limit]
-    return [replace(hits[point], score=fused[point]) for point in ranked]
 
 
 def visible_to(models: ModuleType, groups: Sequence[str]) -> Any:
@@ -172,10 +171,14 @@ def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderIn
 
 
 class VectorStore(ABC):
-    """One collection. Methods take plain types; each engine maps them to its own."""
+    """One collection. Methods take plain types; each engine maps them to its own.
+
+    The search, counts and payload listings are done here, once; an engine implements the
+    calls whose syntax differs (the `_` methods) and its collection life cycle."""
 
     collection: str
     location: str  # where the collection lives: a folder or a URL (keys local state)
+    _models: ModuleType  # qdrant_edge, or qdrant_client.models: the same names for both
 
     @abstractmethod
     def exists(self) -> bool: ...
@@ -198,6 +201,10 @@ class VectorStore(ABC):
         return True
 
     @abstractmethod
+    def collections(self) -> list[str]:
+        """The collections at this store's location, by the names users know."""
+
+    @abstractmethod
     def drop(self) -> None:
         """Delete the collection's points and schema (`ingest --rebuild`); files are untouched."""
 
@@ -210,13 +217,8 @@ class VectorStore(ABC):
     @abstractmethod
     def set_acl(self, source: str, acl: list[str]) -> None: ...
 
-    @abstractmethod
-    def count(self, source: str | None = None) -> int: ...
+    # -- searching: one implementation for both engines ------------------------------------
 
-    @abstractmethod
-    def per_source(self) -> dict[str, int]: ...
-
-    @abstractmethod
     def search(
         self,
         query: QueryVectors,
@@ -224,11 +226,95 @@ class VectorStore(ABC):
         groups: Sequence[str],
         spec: SearchSpec = SearchSpec(),
     ) -> list[Hit]:
-        """Top `limit` points the groups may see (the ACL filter is inside every stage)."""
+        """Top `limit` points the groups may see (the ACL filter is inside every stage).
+
+        Weighted DBSF, which Qdrant's Fusion.Dbsf lacks, is fused here from one search per
+        vector kind; RRF (weighted or not) and plain DBSF are fused inside Qdrant."""
+        if limit < 1:
+            raise ValueError(f"a search returns at least one point, not {limit}")
+        acl = visible_to(self._models, groups)
+        vectors = self._vectors(query)
+        if spec.mode != "hybrid":
+            kind = DENSE if spec.mode == "dense" else SPARSE
+            return [_hit(p) for p in self._query(vectors[kind], kind, limit, acl, spec.with_dense)]
+        if spec.fusion == "dbsf" and spec.weights is not None:
+            return self._weighted_dbsf(vectors, limit, acl, spec)
+        return [_hit(p) for p in self._fused(vectors, limit, acl, spec)]
+
+    def _weighted_dbsf(
+        self, vectors: dict[str, Any], limit: int, acl: Any, spec: SearchSpec
+    ) -> list[Hit]:
+        """One search per vector kind, each score normalised as Qdrant's DBSF does, then
+        summed with the weights."""
+        depth = max(spec.prefetch, limit)
+        fused: dict[str, float] = {}
+        hits: dict[str, Hit] = {}
+        for kind, weight in zip((DENSE, SPARSE), spec.weights or (1.0, 1.0), strict=True):
+            if weight <= 0:
+                continue
+            found = [_hit(p) for p in self._query(vectors[kind], kind, depth, acl, spec.with_dense)]
+            for hit, score in zip(found, _dbsf_normalised([h.score for h in found]), strict=True):
+                fused[hit.id] = fused.get(hit.id, 0.0) + weight * score
+                hits.setdefault(hit.id, hit)
+        ranked = sorted(fused, key=lambda point: -fused[point])[:limit]
+        return [replace(hits[point], score=fused[point]) for point in ranked]
+
+    def _vectors(self, item: QueryVectors | StoredPoint) -> dict[str, Any]:
+        """Both named vectors in the engine's types (a query's, or a point's to upsert)."""
+        sparse = self._models.SparseVector(indices=item.sparse.indices, values=item.sparse.values)
+        return {DENSE: item.dense.tolist(), SPARSE: sparse}
 
     @abstractmethod
+    def _query(self, vector: Any, using: str, limit: int, acl: Any, with_dense: bool) -> list[Any]:
+        """The `limit` points nearest to one vector of kind `using` among those `acl` lets
+        through: scored points (id, score, payload, and the dense vector if asked)."""
+
+    @abstractmethod
+    def _fused(self, vectors: dict[str, Any], limit: int, acl: Any, spec: SearchSpec) -> list[Any]:
+        """Both kinds fused inside Qdrant's query API (RRF with spec's k and weights, or
+        plain DBSF), from prefetches of max(spec.prefetch, limit); `acl` in every stage."""
+
+    # -- counting and listing ---------------------------------------------------------------
+
+    def count(self, source: str | None = None) -> int:
+        return self._count(self._of_file(source)) if self.exists() else 0
+
+    def per_source(self) -> dict[str, int]:
+        if not self.exists():
+            return {}
+        # the facet index can keep a value with count 0 after its points are deleted
+        return {source: count for source, count in self._source_counts() if count}
+
     def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
         """Every stored payload (of one file), for inspection: status pages and tests."""
+        if not self.exists():
+            return []
+        scroll_filter = self._of_file(source)
+        found: list[dict[str, Any]] = []
+        offset = None
+        while True:
+            records, offset = self._scroll(scroll_filter, offset)
+            found.extend(dict(r.payload or {}) for r in records)
+            if offset is None:
+                return found
+
+    def _of_file(self, source: str | None) -> Any:
+        return file_points(self._models, source) if source is not None else None
+
+    @abstractmethod
+    def _count(self, points: Any) -> int:
+        """Exact count of the points the filter selects (None: all)."""
+
+    @abstractmethod
+    def _source_counts(self) -> list[tuple[str, int]]:
+        """(source, points) for every value of the source field."""
+
+    @abstractmethod
+    def _scroll(self, points: Any, offset: Any) -> tuple[list[Any], Any]:
+        """One page of the records the filter selects, and the next page's offset (None:
+        the last page)."""
+
+    # -- life cycle -------------------------------------------------------------------------
 
     def optimize(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Build indexes after a bulk write, where the engine needs to be told."""
@@ -283,6 +369,31 @@ class _Serialized:
         return call
 
 
+# An embedded generation's folder: its shard, and its meta (written last: marks it complete).
+SHARD, META = "shard", "ragdesk.json"
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / META).is_file() and (folder / SHARD).is_dir()
+
+
+def _lock(path: Path) -> IO[str] | None:
+    """An exclusive lock on a lock file (made if absent); None while another holds it."""
+    handle = open(path, "a+")  # noqa: SIM115 - the caller holds it, then _unlock()s it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _unlock(handle: IO[str] | None) -> None:
+    if handle is not None and not handle.closed:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
 class EdgeStore(VectorStore):
     """qdrant-edge shard of one collection, in generations under <root>/<collection>/.
 
@@ -300,22 +411,33 @@ class EdgeStore(VectorStore):
     def __init__(self, root: Path, collection: str, generation: str | None = None) -> None:
         import qdrant_edge
 
-        self._q = qdrant_edge
+        self._models = qdrant_edge
         self.collection = collection
         self.location = str(root.resolve())
+        self._root = root
         self._home = root / collection
         self._home.mkdir(parents=True, exist_ok=True)
         self._pointer = self._home / "current"
         self._pinned = generation is not None  # a rebuild's new generation: never follows
         self._held = 0  # > 0 while a run must stay on one generation (see hold())
         self._guard = threading.RLock()
-        self._rebuild_lock: Any = None
+        self._rebuild_lock: IO[str] | None = None
         self._stamp = self._pointer_stamp()
-        self._gen = generation if generation is not None else self._read_pointer()
+        self._gen = generation if generation is not None else _current(self._home)
         self._lock, self._shard = self._attach(self._gen)
         if not self._pinned:
             self._follow()  # a switch between reading the pointer and locking: catch up
             self._sweep()
+
+    @staticmethod
+    def collections_in(root: Path) -> list[str]:
+        """The embedded collections under `root`: folders with a complete live generation."""
+        if not root.is_dir():
+            return []
+        return sorted(home.name for home in root.iterdir() if _live(home) is not None)
+
+    def collections(self) -> list[str]:
+        return self.collections_in(self._root)
 
     # -- generations -------------------------------------------------------------------
 
@@ -325,14 +447,6 @@ class EdgeStore(VectorStore):
     @property
     def _dir(self) -> Path:
         return self._gen_dir(self._gen)
-
-    @property
-    def _shard_dir(self) -> Path:
-        return self._dir / "shard"
-
-    @property
-    def _meta_file(self) -> Path:
-        return self._dir / "ragdesk.json"
 
     @property
     def state_key(self) -> str:
@@ -345,30 +459,21 @@ class EdgeStore(VectorStore):
             return None
         return stat.st_ino, stat.st_mtime_ns
 
-    def _read_pointer(self) -> str:
-        try:
-            return self._pointer.read_text().strip()
-        except FileNotFoundError:
-            return ""
-
-    def _attach(self, gen: str) -> tuple[Any, Any]:
+    def _attach(self, gen: str) -> tuple[IO[str], Any]:
         """Lock a generation and load its shard (None when it has none yet)."""
         folder = self._gen_dir(gen)
         folder.mkdir(parents=True, exist_ok=True)
-        lock = open(folder / ".lock", "a+")  # noqa: SIM115 - held while attached
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            lock.close()
+        lock = _lock(folder / ".lock")  # held while attached
+        if lock is None:
             raise StoreUnavailable(
                 f"collection {self.collection!r} at {folder} is open in another ragdesk "
                 "process (an ingest run, or the chat app, which keeps it open): wait for the "
                 "ingest to finish, or add documents through the app's upload while it runs; "
                 "several processes at once need a Qdrant server (RAGDESK_QDRANT_URL)"
-            ) from exc
+            )
         shard = None
-        if (folder / "ragdesk.json").is_file() and (folder / "shard").is_dir():
-            shard = _Serialized(self._q.EdgeShard.load(str(folder / "shard")))
+        if _complete(folder):
+            shard = _Serialized(self._models.EdgeShard.load(str(folder / SHARD)))
         return lock, shard
 
     def _detach(self) -> None:
@@ -376,9 +481,7 @@ class EdgeStore(VectorStore):
             self._shard.flush()
             self._shard.close()
             self._shard = None
-        if self._lock is not None and not self._lock.closed:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+        _unlock(self._lock)
 
     def _follow(self) -> None:
         """Move to the generation the pointer names, if it changed since the last call."""
@@ -388,7 +491,7 @@ class EdgeStore(VectorStore):
         if stamp == self._stamp:
             return
         with self._guard:
-            gen = self._read_pointer()
+            gen = _current(self._home)
             if gen == self._gen:
                 self._stamp = stamp
                 return
@@ -405,49 +508,45 @@ class EdgeStore(VectorStore):
         """Delete a generation that is no longer current, unless a process still has it."""
         folder = self._gen_dir(gen)
         try:
-            lock = open(folder / ".lock", "a+")  # noqa: SIM115 - closed below
+            lock = _lock(folder / ".lock")
         except OSError:
             return
-        with lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # still open elsewhere: that process retires it when it moves on
-            import shutil
-
+        if lock is None:
+            return  # still open elsewhere: that process retires it when it moves on
+        try:
             if gen:
                 shutil.rmtree(folder, ignore_errors=True)
             else:  # the collection folder itself: only the first generation's files
-                (folder / "ragdesk.json").unlink(missing_ok=True)
-                shutil.rmtree(folder / "shard", ignore_errors=True)
+                (folder / META).unlink(missing_ok=True)
+                shutil.rmtree(folder / SHARD, ignore_errors=True)
+        finally:
+            _unlock(lock)
 
     def _sweep(self) -> None:
         """Delete generations left behind (a crashed rebuild, a reader gone), unless a
         rebuild is running: its new generation is not current yet."""
-        with open(self._home / ".rebuild.lock", "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return
+        lock = _lock(self._home / ".rebuild.lock")
+        if lock is None:
+            return
+        try:
             stale = [d.name for d in self._home.glob("gen-*") if d.name != self._gen]
-            if self._gen and (self._home / "shard").exists():
+            if self._gen and (self._home / SHARD).exists():
                 stale.append("")
             for gen in stale:
                 self._retire(gen)
+        finally:
+            _unlock(lock)
 
     @classmethod
     def staging(cls, root: Path, collection: str) -> EdgeStore:
         """A new, empty generation of the collection for `ingest --rebuild`; one at a time."""
         home = root / collection
         home.mkdir(parents=True, exist_ok=True)
-        rebuild_lock = open(home / ".rebuild.lock", "a+")  # noqa: SIM115 - held until publish
-        try:
-            fcntl.flock(rebuild_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            rebuild_lock.close()
+        rebuild_lock = _lock(home / ".rebuild.lock")  # held until publish
+        if rebuild_lock is None:
             raise StoreUnavailable(
                 f"another `ingest --rebuild` of collection {collection!r} is running"
-            ) from exc
+            )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         store = cls(root, collection, generation=f"gen-{stamp}-{os.getpid()}")
         store._rebuild_lock = rebuild_lock
@@ -460,7 +559,7 @@ class EdgeStore(VectorStore):
             raise RagdeskError("only a generation made by EdgeStore.staging can be published")
         with self._guard:
             self._detach()  # flushed and unlocked: readers may attach as soon as it is live
-            previous = self._read_pointer()
+            previous = _current(self._home)
             tmp = self._pointer.with_suffix(".tmp")
             with open(tmp, "w") as handle:
                 handle.write(self._gen)
@@ -470,23 +569,16 @@ class EdgeStore(VectorStore):
             _fsync_dir(self._home)
             if previous != self._gen:
                 self._retire(previous)
-            self._release_rebuild_lock()
+            _unlock(self._rebuild_lock)
         return f"{self.collection}@{previous}" if previous else self.collection
 
     def discard(self) -> None:
         """Throw this unpublished generation away (a failed or stopped rebuild)."""
-        import shutil
-
         with self._guard:
             self._detach()
             if self._pinned and self._gen:
                 shutil.rmtree(self._dir, ignore_errors=True)
-            self._release_rebuild_lock()
-
-    def _release_rebuild_lock(self) -> None:
-        if self._rebuild_lock is not None and not self._rebuild_lock.closed:
-            fcntl.flock(self._rebuild_lock, fcntl.LOCK_UN)
-            self._rebuild_lock.close()
+            _unlock(self._rebuild_lock)
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -507,26 +599,26 @@ class EdgeStore(VectorStore):
 
     def meta(self) -> dict[str, Any]:
         self._follow()
-        return json.loads(self._meta_file.read_text()) if self._meta_file.is_file() else {}
+        meta_file = self._dir / META
+        return json.loads(meta_file.read_text()) if meta_file.is_file() else {}
 
     def update_meta(self, values: dict[str, Any]) -> None:
         self._follow()
         meta = {**self.meta(), **values}
-        tmp = self._meta_file.with_suffix(".tmp")
+        tmp = (self._dir / META).with_suffix(".tmp")
         tmp.write_text(json.dumps(meta, indent=2))
-        os.replace(tmp, self._meta_file)
+        os.replace(tmp, self._dir / META)
 
     def _create(self, embedder: EmbedderInfo) -> None:
-        q = self._q
-        if self._shard_dir.exists():  # leftovers of a creation that crashed before the meta
-            import shutil
-
-            shutil.rmtree(self._shard_dir)
+        q = self._models
+        shard_dir = self._dir / SHARD
+        if shard_dir.exists():  # leftovers of a creation that crashed before the meta
+            shutil.rmtree(shard_dir)
         config = q.EdgeConfig(
             vectors={DENSE: q.EdgeVectorParams(size=embedder.dim, distance=q.Distance.Cosine)},
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
-        shard = q.EdgeShard.create(str(self._shard_dir), config)
+        shard = q.EdgeShard.create(str(shard_dir), config)
         for field in Payload.INDEXED:
             shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
         shard.flush()
@@ -539,126 +631,78 @@ class EdgeStore(VectorStore):
         return self._shard
 
     def drop(self) -> None:
-        import shutil
-
         if self._shard is not None:
             self._shard.close()
             self._shard = None
-        self._meta_file.unlink(missing_ok=True)  # first: a half-dropped shard reads as absent
-        shutil.rmtree(self._shard_dir, ignore_errors=True)
+        (self._dir / META).unlink(missing_ok=True)  # first: a half-dropped shard reads absent
+        shutil.rmtree(self._dir / SHARD, ignore_errors=True)
+
+    def _update(self, operation: Any) -> None:
+        self._follow()
+        self._require().update(operation)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
+        q = self._models
         self._follow()
-        q = self._q
         shard = self._require()
-        batch = [
-            q.Point(
-                p.id,
-                {
-                    DENSE: p.dense.tolist(),
-                    SPARSE: q.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
-                },
-                p.payload,
-            )
-            for p in points
-        ]
-        if batch:
+        if points:
+            batch = [q.Point(p.id, self._vectors(p), p.payload) for p in points]
             shard.update(q.UpdateOperation.upsert_points(batch))
 
     def delete_file(self, source: str, except_hash: str | None = None) -> None:
-        self._follow()
-        q = self._q
-        shard = self._require()
-        shard.update(q.UpdateOperation.delete_points_by_filter(file_points(q, source, except_hash)))
+        q = self._models
+        self._update(q.UpdateOperation.delete_points_by_filter(file_points(q, source, except_hash)))
 
     def set_acl(self, source: str, acl: list[str]) -> None:
-        self._follow()
-        q = self._q
-        shard = self._require()
-        shard.update(
+        q = self._models
+        self._update(
             q.UpdateOperation.set_payload_by_filter(file_points(q, source), {Payload.ACL: acl})
         )
 
-    def count(self, source: str | None = None) -> int:
-        self._follow()
-        if self._shard is None:
-            return 0
-        flt = file_points(self._q, source) if source is not None else None
-        return int(self._shard.count(self._q.CountRequest(exact=True, filter=flt)))
+    def _count(self, points: Any) -> int:
+        return int(self._require().count(self._models.CountRequest(exact=True, filter=points)))
 
-    def per_source(self) -> dict[str, int]:
-        self._follow()
-        if self._shard is None:
-            return {}
-        response = self._shard.facet(
-            self._q.FacetRequest(key=Payload.SOURCE, limit=1_000_000, exact=True)
-        )
-        # the facet index can keep a value with count 0 after its points are deleted
-        return {str(hit.value): int(hit.count) for hit in response if hit.count}
+    def _source_counts(self) -> list[tuple[str, int]]:
+        request = self._models.FacetRequest(key=Payload.SOURCE, limit=1_000_000, exact=True)
+        return [(str(hit.value), int(hit.count)) for hit in self._require().facet(request)]
 
-    def search(
-        self,
-        query: QueryVectors,
-        limit: int,
-        groups: Sequence[str],
-        spec: SearchSpec = SearchSpec(),
-    ) -> list[Hit]:
-        self._follow()
-        if spec.mode == "hybrid" and spec.fusion == "dbsf" and spec.weights is not None:
-            return weighted_dbsf(self, query, limit, groups, spec)
-        q = self._q
-        shard = self._require()
-        acl = visible_to(q, groups)
-        dense = q.Query.Nearest(query.dense.tolist(), using=DENSE)
-        sparse = q.Query.Nearest(
-            q.SparseVector(indices=query.sparse.indices, values=query.sparse.values), using=SPARSE
+    def _scroll(self, points: Any, offset: Any) -> tuple[list[Any], Any]:
+        request = self._models.ScrollRequest(
+            offset=offset, limit=1000, filter=points, with_payload=True
         )
-        vectors = [DENSE] if spec.with_dense else False
-        if spec.mode == "dense":
-            request = q.QueryRequest(
-                limit=limit, query=dense, filter=acl, with_payload=True, with_vector=vectors
-            )
-        elif spec.mode == "sparse":
-            request = q.QueryRequest(
-                limit=limit, query=sparse, filter=acl, with_payload=True, with_vector=vectors
-            )
+        return self._require().scroll(request)
+
+    def _query(self, vector: Any, using: str, limit: int, acl: Any, with_dense: bool) -> list[Any]:
+        return self._run(self._models.Query.Nearest(vector, using=using), limit, acl, with_dense)
+
+    def _fused(self, vectors: dict[str, Any], limit: int, acl: Any, spec: SearchSpec) -> list[Any]:
+        q = self._models
+        depth = max(spec.prefetch, limit)
+        prefetches = [
+            q.Prefetch(limit=depth, query=q.Query.Nearest(vector, using=kind), filter=acl)
+            for kind, vector in vectors.items()
+        ]
+        if spec.fusion == "dbsf":
+            fusion = q.Fusion.Dbsf()
         else:
-            depth = max(spec.prefetch, limit)
-            fusion = (
-                q.Fusion.Dbsf()
-                if spec.fusion == "dbsf"
-                else q.Fusion.Rrf(
-                    k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None
-                )
+            fusion = q.Fusion.Rrf(
+                k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None
             )
-            request = q.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    q.Prefetch(limit=depth, query=dense, filter=acl),
-                    q.Prefetch(limit=depth, query=sparse, filter=acl),
-                ],
-                query=fusion,
-                filter=acl,
-                with_payload=True,
-                with_vector=vectors,
-            )
-        return [_hit(p) for p in shard.query(request)]
+        return self._run(fusion, limit, acl, spec.with_dense, prefetches)
 
-    def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
+    def _run(
+        self, query: Any, limit: int, acl: Any, with_dense: bool, prefetches: Any = None
+    ) -> list[Any]:
         self._follow()
-        if self._shard is None:
-            return []
-        q = self._q
-        flt = file_points(q, source) if source is not None else None
-        found: list[dict[str, Any]] = []
-        offset = None
-        while True:
-            records, offset = self._shard.scroll(
-                q.ScrollRequest(offset=offset, limit=1000, filter=flt, with_payload=True)
-            )
-            found.extend(dict(r.payload or {}) for r in records)
-            if offset is None:
-                return found
+        request = self._models.QueryRequest(
+            limit=limit,
+            query=query,
+            prefetches=prefetches,
+            filter=acl,
+            with_payload=True,
+            with_vector=[DENSE] if with_dense else False,
+        )
+        return self._require().query(request)
 
     def optimize(self) -> None:
         self._follow()
@@ -668,7 +712,27 @@ class EdgeStore(VectorStore):
     def close(self) -> None:
         with self._guard:
             self._detach()
-            self._release_rebuild_lock()
+            _unlock(self._rebuild_lock)
+
+
+def _current(home: Path) -> str:
+    """The live generation of an embedded collection, from its pointer ("": the folder)."""
+    try:
+        return (home / "current").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _live(home: Path) -> Path | None:
+    """The live generation folder of an embedded collection (None: not a collection)."""
+    if home.name.startswith(".") or not home.is_dir():
+        return None
+    try:
+        gen = _current(home)
+    except OSError:
+        gen = ""
+    live = home / gen if gen else home
+    return live if _complete(live) else None
 
 
 class ClientStore(VectorStore):
@@ -691,7 +755,7 @@ class ClientStore(VectorStore):
     ) -> None:
         from qdrant_client import models
 
-        self._m = models
+        self._models = models
         self._client = client
         self.collection = collection
         self.location = location
@@ -716,10 +780,17 @@ class ClientStore(VectorStore):
                 f"cannot reach the Qdrant server at {settings.qdrant_url}: {exc}. "
                 "Check RAGDESK_QDRANT_URL and that the server is running"
             ) from exc
-        return cls(client, settings.collection, settings.qdrant_url or "")
+        return cls(client, settings.collection, store_location(settings))
 
     def _aliases(self) -> dict[str, str]:
         return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
+
+    def collections(self) -> list[str]:
+        """By the names users know: aliases, not the physical generations behind them."""
+        names = {c.name for c in self._client.get_collections().collections}
+        aliases = self._aliases()
+        behind = set(aliases.values())
+        return sorted(set(aliases) | {n for n in names - behind if "--gen-" not in n})
 
     def _physical(self) -> str | None:
         """The physical collection behind the name (None: nothing there yet)."""
@@ -765,7 +836,7 @@ class ClientStore(VectorStore):
             self._name = live
 
     def _create(self, embedder: EmbedderInfo) -> None:
-        m = self._m
+        m = self._models
         physical = self._name
         if not self._staged:  # a new name: a physical collection behind an alias from the start
             physical = f"{self.collection}--gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
@@ -787,7 +858,7 @@ class ClientStore(VectorStore):
             )
 
     def _alias_to(self, physical: str) -> Any:
-        m = self._m
+        m = self._models
         return m.CreateAliasOperation(
             create_alias=m.CreateAlias(collection_name=physical, alias_name=self.collection)
         )
@@ -796,7 +867,7 @@ class ClientStore(VectorStore):
         """Point the alias at this new collection in one call, then delete the old one."""
         if not self._staged:
             raise RagdeskError("only a collection made by open_staging can be published")
-        m = self._m
+        m = self._models
         old = self._aliases().get(self.collection)
         operations = [self._alias_to(self._name)]
         if old is not None:
@@ -822,139 +893,90 @@ class ClientStore(VectorStore):
         if physical != self._name:
             self._client.update_collection_aliases(
                 change_aliases_operations=[
-                    self._m.DeleteAliasOperation(
-                        delete_alias=self._m.DeleteAlias(alias_name=self.collection)
+                    self._models.DeleteAliasOperation(
+                        delete_alias=self._models.DeleteAlias(alias_name=self.collection)
                     )
                 ]
             )
         self._client.delete_collection(physical)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
-        m = self._m
+        m = self._models
         structs = [
-            m.PointStruct(
-                id=p.id,
-                vector={
-                    DENSE: p.dense.tolist(),
-                    SPARSE: m.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
-                },
-                payload=p.payload,
-            )
-            for p in points
+            m.PointStruct(id=p.id, vector=self._vectors(p), payload=p.payload) for p in points
         ]
         if structs:
             self._client.upsert(self._name, structs, wait=True)
 
     def delete_file(self, source: str, except_hash: str | None = None) -> None:
-        selector = self._m.FilterSelector(filter=file_points(self._m, source, except_hash))
+        selector = self._models.FilterSelector(
+            filter=file_points(self._models, source, except_hash)
+        )
         self._client.delete(self._name, points_selector=selector, wait=True)
 
     def set_acl(self, source: str, acl: list[str]) -> None:
         self._client.set_payload(
-            self._name, {Payload.ACL: acl}, points=file_points(self._m, source), wait=True
+            self._name, {Payload.ACL: acl}, points=file_points(self._models, source), wait=True
         )
 
-    def count(self, source: str | None = None) -> int:
-        if not self.exists():
-            return 0
-        flt = file_points(self._m, source) if source is not None else None
-        return int(self._client.count(self._name, count_filter=flt, exact=True).count)
+    def _count(self, points: Any) -> int:
+        return int(self._client.count(self._name, count_filter=points, exact=True).count)
 
-    def per_source(self) -> dict[str, int]:
-        if not self.exists():
-            return {}
+    def _source_counts(self) -> list[tuple[str, int]]:
         response = self._client.facet(self._name, key=Payload.SOURCE, limit=1_000_000, exact=True)
-        return {str(hit.value): int(hit.count) for hit in response.hits}
+        return [(str(hit.value), int(hit.count)) for hit in response.hits]
 
-    def search(
-        self,
-        query: QueryVectors,
-        limit: int,
-        groups: Sequence[str],
-        spec: SearchSpec = SearchSpec(),
-    ) -> list[Hit]:
-        if spec.mode == "hybrid" and spec.fusion == "dbsf" and spec.weights is not None:
-            return weighted_dbsf(self, query, limit, groups, spec)
-        m = self._m
-        acl = visible_to(m, groups)
-        sparse = m.SparseVector(indices=query.sparse.indices, values=query.sparse.values)
-        if spec.mode == "dense":
-            kwargs: dict[str, Any] = {"query": query.dense.tolist(), "using": DENSE}
-        elif spec.mode == "sparse":
-            kwargs = {"query": sparse, "using": SPARSE}
+    def _scroll(self, points: Any, offset: Any) -> tuple[list[Any], Any]:
+        return self._client.scroll(
+            self._name, scroll_filter=points, limit=1000, offset=offset, with_payload=True
+        )
+
+    def _query(self, vector: Any, using: str, limit: int, acl: Any, with_dense: bool) -> list[Any]:
+        return self._points(limit, acl, with_dense, query=vector, using=using)
+
+    def _fused(self, vectors: dict[str, Any], limit: int, acl: Any, spec: SearchSpec) -> list[Any]:
+        m = self._models
+        depth = max(spec.prefetch, limit)
+        prefetch = [
+            m.Prefetch(query=vector, using=kind, limit=depth, filter=acl)
+            for kind, vector in vectors.items()
+        ]
+        if spec.fusion == "dbsf":
+            fusion = m.FusionQuery(fusion=m.Fusion.DBSF)
         else:
-            depth = max(spec.prefetch, limit)
-            fusion = (
-                m.FusionQuery(fusion=m.Fusion.DBSF)
-                if spec.fusion == "dbsf"
-                else m.RrfQuery(
-                    rrf=m.Rrf(k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None)
-                )
-            )
-            kwargs = {
-                "prefetch": [
-                    m.Prefetch(query=query.dense.tolist(), using=DENSE, limit=depth, filter=acl),
-                    m.Prefetch(query=sparse, using=SPARSE, limit=depth, filter=acl),
-                ],
-                "query": fusion,
-            }
+            weights = list(spec.weights) if spec.weights else None
+            fusion = m.RrfQuery(rrf=m.Rrf(k=spec.rrf_k, weights=weights))
+        return self._points(limit, acl, spec.with_dense, query=fusion, prefetch=prefetch)
+
+    def _points(self, limit: int, acl: Any, with_dense: bool, **query: Any) -> list[Any]:
         response = self._client.query_points(
             self._name,
             query_filter=acl,
             limit=limit,
             with_payload=True,
-            with_vectors=[DENSE] if spec.with_dense else False,
-            **kwargs,
+            with_vectors=[DENSE] if with_dense else False,
+            **query,
         )
-        return [_hit(p) for p in response.points]
-
-    def payloads(self, source: str | None = None) -> list[dict[str, Any]]:
-        if not self.exists():
-            return []
-        flt = file_points(self._m, source) if source is not None else None
-        found: list[dict[str, Any]] = []
-        offset = None
-        while True:
-            records, offset = self._client.scroll(
-                self._name, scroll_filter=flt, limit=1000, offset=offset, with_payload=True
-            )
-            found.extend(dict(r.payload or {}) for r in records)
-            if offset is None:
-                return found
+        return response.points
 
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
 
 
+def store_location(settings: Settings) -> str:
+    """Where the store `settings` point at lives, as an open store's `location` says: the
+    server's URL, or the embedded engine's folder."""
+    return settings.qdrant_url or str(settings.qdrant_dir.resolve())
+
+
 def list_collections(settings: Settings) -> list[str]:
-    """Collections that exist where `settings` point: the server's (by the names users know:
-    aliases, not the physical generations behind them), or the embedded folder's."""
+    """The collections where `settings` point, without opening one (another process may
+    hold it): the server's, or the embedded folder's."""
     if settings.qdrant_url:
-        store = ClientStore.connect(settings)
-        try:
-            names = {c.name for c in store._client.get_collections().collections}
-            aliases = store._aliases()
-            behind = set(aliases.values())
-            return sorted(set(aliases) | {n for n in names - behind if "--gen-" not in n})
-        finally:
-            store.close()
-    root = settings.qdrant_dir
-    if not root.is_dir():
-        return []
-    return sorted(d.name for d in root.iterdir() if _edge_live(d) is not None)
-
-
-def _edge_live(home: Path) -> Path | None:
-    """The live generation folder of an embedded collection (None: not a collection)."""
-    if home.name.startswith(".") or not home.is_dir():
-        return None
-    try:
-        gen = (home / "current").read_text().strip()
-    except OSError:
-        gen = ""
-    live = home / gen if gen else home
-    return live if (live / "ragdesk.json").is_file() and (live / "shard").is_dir() else None
+        with ClientStore.connect(settings) as store:
+            return store.collections()
+    return EdgeStore.collections_in(settings.qdrant_dir)
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -962,6 +984,16 @@ def open_store(settings: Settings) -> VectorStore:
     if settings.qdrant_url:
         return ClientStore.connect(settings)
     return EdgeStore(settings.qdrant_dir, settings.collection)
+
+
+def open_local(engine: Literal["edge", "client"], folder: Path, collection: str) -> VectorStore:
+    """A collection in a folder on either engine: qdrant-edge, or qdrant-client's local mode
+    (the server code path without a server), for tests and benchmarks."""
+    if engine == "edge":
+        return EdgeStore(folder, collection)
+    from qdrant_client import QdrantClient
+
+    return ClientStore(QdrantClient(path=str(folder)), collection, str(folder.resolve()))
 
 
 def open_staging(settings: Settings) -> VectorStore:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qdrant_client import QdrantClient
 from typer.testing import CliRunner
 
 from app.cli import app as ragdesk_cli
@@ -29,7 +28,7 @@ from rag_core.llm import LlamaCppChat
 from rag_core.model_files import resolve_model
 from rag_core.retrieval import Retriever, search_spec
 from rag_core.settings import Settings
-from rag_core.store import ClientStore, EdgeStore, VectorStore
+from rag_core.store import EdgeStore, VectorStore, open_local
 from rag_core.users import User, add_user
 from tests.app.chat_corpus import ask, markdown, start, use_app_settings
 from tests.conftest import REPO
@@ -144,8 +143,7 @@ def engine(
     if request.param == "qdrant-edge":
         store = EdgeStore(settings.qdrant_dir, settings.collection)
     else:  # the server code path, on qdrant-client's local mode (no server binary here)
-        client = QdrantClient(path=str(settings.data_dir / "client"))
-        store = ClientStore(client, settings.collection, "local")
+        store = open_local("client", settings.data_dir / "client", settings.collection)
     report = run_ingest(root, settings, store, embedder)
     assert report.failures == [] and report.files_new == len(DOCS) - 2
     acl = {p["source"]: p["acl"] for p in store.payloads()}

@@ -21,6 +21,8 @@ from rag_core.store import (
     StoredPoint,
     VectorStore,
     list_collections,
+    open_local,
+    store_location,
 )
 from rag_core.types import Chunk, ConfigurationError, EmbedderInfo, StoreUnavailable
 
@@ -42,17 +44,12 @@ def _point(
         acl=acl,
     )
     dense = np.asarray(vector, dtype=np.float32)
-    return StoredPoint(
-        chunk.id, dense / np.linalg.norm(dense), sparse_document(chunk.text), chunk.payload()
-    )
+    return StoredPoint.of(chunk, dense / np.linalg.norm(dense), sparse_document(chunk.text))
 
 
 @pytest.fixture(params=["edge", "client"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
-    if request.param == "edge":
-        opened: VectorStore = EdgeStore(tmp_path / "qdrant", "docs")
-    else:
-        opened = ClientStore(QdrantClient(path=str(tmp_path / "client")), "docs")
+    opened = open_local(request.param, tmp_path / "qdrant", "docs")
     yield opened
     opened.close()
 
@@ -187,6 +184,30 @@ def test_the_backend_is_part_of_the_embedder_identity(store: VectorStore) -> Non
     assert store.ensure_schema(INFO) is False  # read as torch
 
 
+def test_collections_are_listed_by_their_names_while_a_version_is_staged(
+    store: VectorStore, tmp_path: Path
+) -> None:
+    assert store.collections() == []
+    store.ensure_schema(INFO)
+    staged = _staging(store, tmp_path)
+    staged.ensure_schema(INFO)
+    assert store.collections() == ["docs"]
+    staged.publish()
+    assert store.collections() == staged.collections() == ["docs"]
+    staged.close()
+
+
+def test_a_bad_search_is_refused_with_a_clear_message(store: VectorStore) -> None:
+    store.ensure_schema(INFO)
+    query = QueryVectors(np.asarray([1, 0, 0, 0], dtype=np.float32), sparse_query("kerberos"))
+    with pytest.raises(ValueError, match="at least one point, not 0"):
+        store.search(query, 0, ["*"])
+    with pytest.raises(ValueError, match="search mode 'both'"):
+        SearchSpec(mode="both")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"weights \(1.0, -1.0\)"):
+        SearchSpec(weights=(1.0, -1.0))
+
+
 def _staging(store: VectorStore, tmp_path: Path) -> VectorStore:
     if isinstance(store, EdgeStore):
         return EdgeStore.staging(tmp_path / "qdrant", "docs")
@@ -250,7 +271,8 @@ def test_edge_old_version_is_deleted_by_its_last_reader(tmp_path: Path) -> None:
     reader.close()
     with EdgeStore(root, "docs") as again:
         assert _sources(again) == {"new.txt"}
-    settings = Settings(data_dir=tmp_path, qdrant_path=root)
+        settings = Settings(data_dir=tmp_path, qdrant_path=root)
+        assert store_location(settings) == again.location
     assert list_collections(settings) == ["docs"]
 
 
@@ -270,4 +292,5 @@ def test_client_collection_made_before_aliases_gets_one_on_rebuild() -> None:
         assert _sources(reader) == {name}
     names = {c.name for c in client.get_collections().collections}
     assert names == {reader.state_key}  # old versions deleted, only the live one is left
+    assert reader.collections() == ["docs"]  # by the name users know, not the version
     assert {a.alias_name for a in client.get_aliases().aliases} == {"docs"}
