@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.feedback import FeedbackEntry, FeedbackLog
+from rag_core import telemetry
 from rag_core.audit import AuditLog
 from rag_core.settings import Settings
 from rag_core.users import add_user
@@ -87,6 +88,17 @@ def test_an_admin_adds_documents_and_reads_the_audit_log_with_filters(
     table = chat.dataframe[0].value
     assert list(table["question"]) == ["Hotel cap?"] and list(table["rating"]) == ["👎"]
 
+    # the Service page reads this process's Prometheus metrics (AppTest runs the page here;
+    # the three-tab browser test checks it after real questions)
+    telemetry.TTFT_SECONDS.observe(3.0)
+    asked = telemetry.snapshot()["questions"]
+    chat.radio(key="view").set_value("Service").run()
+    assert chat.title[0].value == "Service" and not chat.exception
+    tiles = {tile.label: tile.value for tile in chat.metric}
+    assert tiles["Questions"] == f"{asked:.0f}"
+    assert tiles["First token, median"].endswith(" s")
+    assert {"Waiting", "Model errors", "Turned away (busy)"} <= set(tiles)
+
 
 @pytest.fixture
 def ldap_chat_settings(
@@ -112,7 +124,7 @@ def test_directory_sign_in_through_the_chat(
     chat.button(key="sign_out").click().run()
     admin = sign_in(chat, "ada", PASSWORDS["ada"])
     assert any("(eng, hr, admin)" in c.value for c in admin.caption)
-    assert admin.radio(key="view").options == ["Ask", "Audit log", "Feedback"]
+    assert admin.radio(key="view").options == ["Ask", "Audit log", "Feedback", "Service"]
 
 
 def test_a_directory_that_is_down_lets_nobody_in(

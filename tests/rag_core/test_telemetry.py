@@ -61,3 +61,19 @@ def test_a_taken_port_is_not_fatal(tmp_path: Path) -> None:
         settings = Settings(data_dir=tmp_path, metrics_port=port)
         assert serve_metrics(settings) is None
     assert serve_metrics(Settings(data_dir=tmp_path)) is None, "unset: no endpoint"
+
+
+def test_histogram_quantile_interpolates_like_prometheus() -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from rag_core.telemetry import histogram_quantile
+
+    seconds = Histogram("t", "t", buckets=(1, 2, 4, 8), registry=CollectorRegistry())
+    assert histogram_quantile(seconds, 0.5) is None  # nothing observed yet
+    for value in (0.5, 1.5, 3.0, 3.5):
+        seconds.observe(value)
+    # rank 2 of 4 is the top of the (1, 2] bucket; rank 3.8 lies 0.8 into (2, 4]'s two
+    assert histogram_quantile(seconds, 0.5) == 2.0
+    assert histogram_quantile(seconds, 0.95) == 2.0 + 2.0 * (1.8 / 2)
+    seconds.observe(100)  # beyond the last finite bucket: its bound
+    assert histogram_quantile(seconds, 0.99) == 8.0
