@@ -37,7 +37,8 @@ def measure(model: str, threads: int, runs: int) -> dict[str, float]:
     text = PASSAGE.read_text(encoding="utf-8")[:2400]
     rows = []
     for run in range(runs):
-        user = f'Sources:\n[1] etcd.faq.md\n"""\n{text}\n"""\nQuestion ({run}): '
+        # the run number first: only the fixed system prompt's KV cache is reused
+        user = f'Sources ({run}):\n[1] etcd.faq.md\n"""\n{text}\n"""\nQuestion: '
         user += "What does the FAQ say about cluster size?\n" + DEFAULT_WORDING.instruction
         messages = [
             {"role": "system", "content": DEFAULT_WORDING.system},
