@@ -1,4 +1,5 @@
-"""`ragdesk`: the product's command line (status now; ask and eval build on it)."""
+"""`ragdesk`: the product's command line (ingest, status, ask, eval, model, users, audit,
+serve-model); errors and exit codes come from rag_core.cli_support."""
 
 from __future__ import annotations
 

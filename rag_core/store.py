@@ -205,10 +205,6 @@ class VectorStore(ABC):
         """The collections at this store's location, by the names users know."""
 
     @abstractmethod
-    def drop(self) -> None:
-        """Delete the collection's points and schema (`ingest --rebuild`); files are untouched."""
-
-    @abstractmethod
     def upsert(self, points: Sequence[StoredPoint]) -> None: ...
 
     @abstractmethod
@@ -630,13 +626,6 @@ class EdgeStore(VectorStore):
             raise StoreUnavailable(f"collection {self.collection!r} does not exist yet")
         return self._shard
 
-    def drop(self) -> None:
-        if self._shard is not None:
-            self._shard.close()
-            self._shard = None
-        (self._dir / META).unlink(missing_ok=True)  # first: a half-dropped shard reads absent
-        shutil.rmtree(self._dir / SHARD, ignore_errors=True)
-
     def _update(self, operation: Any) -> None:
         self._follow()
         self._require().update(operation)
@@ -885,20 +874,6 @@ class ClientStore(VectorStore):
     def discard(self) -> None:
         if self._staged and self._client.collection_exists(self._name):
             self._client.delete_collection(self._name)
-
-    def drop(self) -> None:
-        physical = self._physical()
-        if physical is None:
-            return
-        if physical != self._name:
-            self._client.update_collection_aliases(
-                change_aliases_operations=[
-                    self._models.DeleteAliasOperation(
-                        delete_alias=self._models.DeleteAlias(alias_name=self.collection)
-                    )
-                ]
-            )
-        self._client.delete_collection(physical)
 
     def upsert(self, points: Sequence[StoredPoint]) -> None:
         m = self._models
