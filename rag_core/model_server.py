@@ -126,7 +126,6 @@ class ModelServer:
         self.model = model
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
 
     @property
     def url(self) -> str:
@@ -176,7 +175,6 @@ class ModelServer:
             if stop.wait(backoff):
                 break
             backoff = min(backoff * 2, 60.0)
-            self.restarts += 1
             if on_restart is not None:
                 on_restart(code if code is not None else -1)
             try:
