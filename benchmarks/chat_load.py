@@ -8,8 +8,11 @@ Indexes `--docs` into a fresh embedded Qdrant, then asks the same questions twic
 citations) against llama.cpp's llama-server (`--parallel`, continuous batching) on a free
 port: first one after another (`serial_total_s`), then N users at once, each in its own
 thread (`total_s`). Each phase gets a freshly started server, so neither inherits the
-other's prompt caches; within a phase the fixed system prompt's KV cache is reused
-(`cache_prompt`). The questions file is JSONL with a "question" (or "text") field,
+other's question prompts; before a phase every slot is given the fixed system prompt (one
+request per slot, at once), as a server that has been answering for a while holds it in
+each slot (`--cold`: slots start empty, which charges the concurrent phase one system
+prompt per slot and the serial phase one in all). Within a phase the system prompt's KV
+cache is reused (`cache_prompt`). The questions file is JSONL with a "question" (or "text") field,
 or plain lines; user i asks questions i, i+N, ... (`--per-user` each, cycled).
 
 Prints one JSON object: users, answered, errors, ttft_p50_s, ttft_p95_s, total_s,
@@ -41,9 +44,10 @@ from ingest.pipeline import run_ingest  # noqa: E402
 from rag_core.answer import Answer, AnswerEngine  # noqa: E402
 from rag_core.assembly import assemble  # noqa: E402
 from rag_core.embeddings import Embedder  # noqa: E402
-from rag_core.llm import load_chat_model  # noqa: E402
+from rag_core.llm import ChatModel, GenerationStats, load_chat_model  # noqa: E402
 from rag_core.model_files import ResolvedModel, resolve_model  # noqa: E402
 from rag_core.model_server import ModelServer  # noqa: E402
+from rag_core.prompt import DEFAULT_WORDING  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
 from rag_core.store import EdgeStore, VectorStore  # noqa: E402
 
@@ -129,9 +133,16 @@ def run_phase(engine: AnswerEngine, plan: list[list[str]]) -> tuple[float, list[
 
 @contextmanager
 def _engine(
-    store: VectorStore, embedder: Embedder, base: Settings, model: ResolvedModel, data: Path
+    store: VectorStore,
+    embedder: Embedder,
+    base: Settings,
+    model: ResolvedModel,
+    data: Path,
+    warm: bool,
 ) -> Iterator[AnswerEngine]:
-    """A fresh llama-server (cold caches) and the answer engine over it."""
+    """A fresh llama-server (no question's prompt cached) and the answer engine over it;
+    `warm`: every slot first holds the fixed system prompt, as on a server that has been
+    answering for a while (each slot keeps its last prompt's KV)."""
     with ModelServer(model, base, "127.0.0.1", free_port(), data / "server.log") as server:
         settings = base.model_copy(
             update={
@@ -140,7 +151,27 @@ def _engine(
                 "llm_model": model.name,
             }
         )
-        yield assemble(settings, store, embedder=embedder, model=load_chat_model(settings)).engine
+        chat = load_chat_model(settings)
+        if warm:
+            warm_slots(chat, base.llm_server_parallel)
+        yield assemble(settings, store, embedder=embedder, model=chat).engine
+
+
+def warm_slots(chat: ChatModel, slots: int) -> None:
+    """One request per slot, all at once, so each slot evaluates the system prompt once."""
+
+    def one(i: int) -> None:
+        user = f"Sources:\n(none)\nQuestion: warm-up {i}"
+        messages = [{"role": "system", "content": DEFAULT_WORDING.system}]
+        messages.append({"role": "user", "content": user})
+        for _ in chat.stream_chat(messages, 1, GenerationStats()):
+            pass
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(slots)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -166,9 +197,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             asked = [questions[i % len(questions)] for i in range(total)]
             plan = [asked[u :: args.users] for u in range(args.users)]
             load_before = os.getloadavg()[0]
-            with _engine(store, embedder, base, resolved, data) as engine:
+            with _engine(store, embedder, base, resolved, data, not args.cold) as engine:
                 serial_s, serial = run_phase(engine, [asked])
-            with _engine(store, embedder, base, resolved, data) as engine:
+            with _engine(store, embedder, base, resolved, data, not args.cold) as engine:
                 total_s, concurrent = run_phase(engine, plan)
         embedder.close()
 
@@ -193,6 +224,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "cited": sum(r.cited for r in ok),
         "questions": total,
         "parallel": parallel,
+        "warm_slots": not args.cold,
         "model": resolved.name,
         "answer_tokens": args.answer_tokens,
         "chunks_indexed": report.chunks_written,
@@ -213,6 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: default)")
     parser.add_argument("--answer-tokens", type=int, default=160)
     parser.add_argument("--cache", type=Path, help="embedding cache folder to reuse across runs")
+    parser.add_argument(
+        "--cold", action="store_true", help="slots start empty (default: system prompt cached)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON line")
     args = parser.parse_args(argv)
     result = measure(args)
