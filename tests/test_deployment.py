@@ -34,6 +34,7 @@ def test_services_and_their_roles(compose: dict[str, Any]) -> None:
         "ingest-worker",
         "app-gpu",
         "llm",
+        "vllm",
         "prometheus",
         "grafana",
     }
@@ -68,6 +69,7 @@ def test_volumes_are_named_and_shared_where_they_must_be(compose: dict[str, Any]
         "inbox",
         "prometheus-data",
         "grafana-data",
+        "hf-cache",
     }
     for name, service in compose["services"].items():
         for mount in service.get("volumes", []):
@@ -130,6 +132,25 @@ def test_llm_server_profile_runs_serve_model(compose: dict[str, Any]) -> None:
     text = DOCKERFILE.read_text()
     assert "GGML_NATIVE=OFF scripts/build-llama-server.sh" in text, "portable build"
     assert "/usr/local/bin/llama-server" in text
+
+
+def test_vllm_profile_serves_the_production_model_to_the_openai_backend(
+    compose: dict[str, Any],
+) -> None:
+    """The GPU scale path: what the chat must be told (README) matches what vLLM serves."""
+    from rag_core.model_files import PRODUCTION
+
+    vllm = compose["services"]["vllm"]
+    assert vllm["profiles"] == ["vllm"] and re.fullmatch(
+        r"vllm/vllm-openai:v\d+\.\d+\.\d+", vllm["image"]
+    )
+    command = vllm["command"]
+    assert command[command.index("--served-model-name") + 1] == PRODUCTION
+    assert vllm["expose"] == ["8000"] and "/health" in " ".join(vllm["healthcheck"]["test"])
+    devices = vllm["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+    assert "hf-cache:/root/.cache/huggingface" in vllm["volumes"]
+    assert f"RAGDESK_LLM_MODEL={PRODUCTION}" in COMPOSE.read_text()
 
 
 def test_monitoring_profile_scrapes_every_metrics_endpoint(compose: dict[str, Any]) -> None:
