@@ -132,15 +132,19 @@ class AnswerEngine:
         groups: Sequence[str],
         history: Sequence[Turn] = (),
         k: int | None = None,
+        on_wait: WaitCallback | None = None,
     ) -> tuple[str, Retrieval, bool]:
         """(search query, retrieval, refused) — no answer generation."""
-        query = self.standalone_question(question, history)
+        query = self.standalone_question(question, history, on_wait)
         retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
         refused = retrieval.best_relevance < self._settings.min_relevance
         return query, retrieval, refused
 
-    def standalone_question(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up ("and for v3?") rewritten with the conversation, for retrieval."""
+    def standalone_question(
+        self, question: str, history: Sequence[Turn], on_wait: WaitCallback | None = None
+    ) -> str:
+        """A follow-up ("and for v3?") rewritten with the conversation, for retrieval. The
+        rewrite is a model call too: it waits in the same line as answers."""
         if not history:
             return question
         previous = history[-1].question
@@ -156,8 +160,9 @@ class AnswerEngine:
                 "content": f"{conversation}\nUser: {question}\n\nStandalone question:",
             },
         ]
-        stats = GenerationStats()
-        rewritten = "".join(self._model.stream_chat(messages, 64, stats)).strip().strip('"')
+        with self._slot(on_wait):
+            rewritten = "".join(self._model.stream_chat(messages, 64, GenerationStats()))
+        rewritten = rewritten.strip().strip('"')
         rewritten = rewritten.splitlines()[0] if rewritten else ""
         if not rewritten or len(rewritten) > 4 * len(question) + 200:
             return f"{previous} {question}"
@@ -177,7 +182,7 @@ class AnswerEngine:
         this generator early (a reader who left) frees the slot at once."""
         started = time.perf_counter()
         telemetry.QUESTIONS.inc()
-        query, retrieval, refused = self.retrieve(question, groups, history, k)
+        query, retrieval, refused = self.retrieve(question, groups, history, k, on_wait)
         answer = Answer(question=question, search_query=query, sources=retrieval.sources)
         answer.timings["retrieval_ms"] = retrieval.milliseconds
         telemetry.RETRIEVAL_SECONDS.observe(retrieval.milliseconds / 1000)

@@ -6,6 +6,7 @@ resistance, follow-ups), never on exact wording.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -164,6 +165,35 @@ def test_follow_up_question_retrieves_the_right_passages(engine: AnswerEngine) -
         "How long are they valid?"
     )
     assert retrieval.sources[0].source == "krb5-basic.pdf"
+
+
+def test_a_follow_up_rewrite_waits_in_line_like_an_answer(
+    engine_parts: tuple[Settings, Retriever], small_model: LlamaCppChat
+) -> None:
+    """The rewrite is a model call: with the only slot taken it waits (and is told so)."""
+    from rag_core.admission import AnswerGate
+
+    settings, retriever = engine_parts
+    gate = AnswerGate(slots=1, max_queued=4, queue_timeout_s=30, hold_timeout_s=60, poll_s=0.02)
+    engine = AnswerEngine(retriever, CountingModel(small_model), settings, gate)
+    history = [Turn("What does the Kerberos KDC issue to users?", "Tickets [1].")]
+    heard: list[int] = []
+    release = threading.Event()
+    holding = threading.Event()
+
+    def other_answer() -> None:
+        with gate.slot():
+            holding.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=other_answer)
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(1.0, release.set).start()
+    query, _, _ = engine.retrieve("How long are they valid?", ["*"], history, on_wait=heard.append)
+    holder.join(5)
+    assert heard and heard[0] == 1, "the rewrite waited behind the answer holding the slot"
+    assert "how long are they valid" in query.lower()
 
 
 def test_groups_limit_what_is_retrieved(engine_parts: tuple[Settings, Retriever]) -> None:
