@@ -97,7 +97,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks/out/devset")
     parser.add_argument("--kinds", default="", help="comma-separated kinds to keep")
     parser.add_argument("--every", type=int, default=1, help="keep every n-th question")
-    parser.add_argument("--start", type=int, default=0, help="with --every: the first one kept")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="with --every: the first one kept (halves of the kind-interleaved order are not "
+        "balanced by kind: --every 2 --start 0 is mostly fact and injection, --start 1 mostly "
+        "reasoning and unanswerable)",
+    )
     parser.add_argument("--out", type=Path, help="write the full JSON result here")
     parser.add_argument(
         "--baseline",
