@@ -4,7 +4,7 @@
 
 llama-cpp-python decodes with cpu_count // 2 threads when none are given (1 on a 2-core
 machine) and evaluates prompts with all of them; `RAGDESK_LLM_THREADS` = 0 now means one
-thread per physical core (`physical_cores`). The same real prompt (passages from the
+thread per physical core (`rag_core.cpu.physical_cores`). The same real prompt (passages from the
 shared corpus, the real system prompt) is answered `--runs` times per thread count, a
 fresh model each time (no KV reuse between counts); the table's ratios are against the
 first count, in the same process.

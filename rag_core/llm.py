@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rag_core.cpu import physical_cores
 from rag_core.model_files import ResolvedModel
 from rag_core.settings import Settings
 from rag_core.types import ConfigurationError, RagdeskError
@@ -64,13 +65,6 @@ class ChatModel(Protocol):
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]: ...
-
-
-def physical_cores() -> int:
-    """What llama.cpp's own tools default to: hyper-threads share a core's math units."""
-    import psutil
-
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 class LlamaCppChat:

@@ -68,3 +68,34 @@ def test_the_cache_is_kept_per_backend(tmp_path: Path, embedder_builds: Path) ->
     follows.embed(TEXTS[:2])
     assert follows.stats.encoded == 0 and follows._model is None  # its own cache, on disk
     follows.close()
+
+
+def test_the_onnx_export_is_the_same_model_with_its_attention_fused(
+    tmp_path: Path, embedder: Embedder, embedder_builds: Path
+) -> None:
+    """The export writes the encoder out by hand (so onnxruntime fuses each layer's
+    attention: 1.05x torch without it, 2.4x with it); fp32 must then give torch's vectors,
+    and the int8 build must hold the fused, quantized attention."""
+    import onnx
+
+    int8_graph = onnx.load(str(onnx_build(embedder.model_path, "onnx-int8", embedder_builds)))
+    ops = [node.op_type for node in int8_graph.graph.node]
+    assert ops.count("QAttention") == 6, sorted(set(ops))  # one per MiniLM layer
+    assert "Where" not in ops and "IsNaN" not in ops  # transformers 5's mask glue is gone
+
+    fp32 = Embedder(Settings(data_dir=tmp_path, embed_backend="onnx", embedder_dir=embedder_builds))
+    torch = Embedder(Settings(data_dir=tmp_path, embed_backend="torch"))
+    texts = [*TEXTS, "x", "A much longer passage. " * 60]  # one token, and one past the window
+    exported, reference = fp32.encode_uncached(texts), torch.encode_uncached(texts)
+    fp32.close()
+    torch.close()
+    assert np.sum(exported * reference, axis=1).min() > 0.9999
+
+
+def test_onnx_vectors_come_back_in_input_order(embedder: Embedder) -> None:
+    """Texts run one per call on a thread pool; each vector must land at its text's index."""
+    one_by_one = np.stack([embedder.encode_uncached([t])[0] for t in TEXTS])
+    together = embedder.encode_uncached([*TEXTS, *reversed(TEXTS)])
+    assert np.allclose(together[: len(TEXTS)], one_by_one, atol=1e-5)
+    assert np.allclose(together[len(TEXTS) :], one_by_one[::-1], atol=1e-5)
+    assert embedder.encode_uncached([]).shape == (0, embedder.info.dim)
