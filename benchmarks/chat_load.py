@@ -18,6 +18,11 @@ or plain lines; user i asks questions i, i+N, ... (`--per-user` each, cycled).
 Prints one JSON object: users, answered, errors, ttft_p50_s, ttft_p95_s, total_s,
 serial_total_s, tokens_per_s_aggregate, and context (ratio, serial TTFT, parallel, model,
 load average). The machine may be shared: compare the ratio, measured in the same run.
+
+`prompt_bound_ratio` is the serial phase's time to first tokens (retrieval and prompt
+evaluation) as a share of its total: the lowest ratio batching can reach where prompt
+evaluation is compute-bound (a CPU: eight prompts evaluated together take as long as one
+after another) and only decoding overlaps, even if decoding together were free.
 """
 
 from __future__ import annotations
@@ -219,6 +224,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if serial_ok
         else None,
         "serial_tokens_per_s": round(sum(r.tokens for r in serial_ok) / serial_s, 2),
+        "prompt_bound_ratio": round(sum(r.ttft_s for r in serial_ok) / serial_s, 3),
         "serial_errors": len(serial) - len(serial_ok),
         "refused": sum(r.refused for r in ok),
         "cited": sum(r.cited for r in ok),

@@ -1,11 +1,13 @@
 """How the embedder runs: torch as packaged, or an ONNX build of the same model made here.
 
 The ONNX builds derive from the packaged model folder on first use, with no hub: exported
-by torch (`torch.onnx.export`), fused by onnxruntime's BERT optimizer, and for `onnx-int8`
-its weights quantized to int8 per channel by onnxruntime's dynamic quantization (no
-calibration data; per-tensor scales lost too much: cosine to torch 0.95 vs 0.99). They run
-on onnxruntime with the model's own tokenizer and pooling. sentence-transformers' ONNX
-backend would do this, but needs optimum-onnx, which pins transformers below 4.58.
+by torch (`torch.onnx.export`, through a module that writes the encoder out the way the
+fusions expect), fused by onnxruntime's BERT optimizer (one Attention node per layer), and
+for `onnx-int8` its weights quantized to int8 per channel by onnxruntime's dynamic
+quantization (no calibration data; per-tensor scales lost too much: cosine to torch 0.95 vs
+0.99). They run on onnxruntime with the model's own tokenizer and pooling.
+sentence-transformers' ONNX backend would do this, but needs optimum-onnx, which pins
+transformers below 4.58.
 
 A build is saved under `Settings.embedders_dir`, in a folder named by a fingerprint of the
 source files, the quantization target and the library versions, so an upgrade makes a new

@@ -45,8 +45,10 @@ class Settings(BaseSettings):
 
     # Embedding: a packaged preset name or a path to a sentence-transformers model folder.
     embed_model: str = "all-MiniLM-L6-v2"
+    # torch only: the ONNX backends run one text per call (no padding), which is faster.
     embed_batch_size: int = Field(default=16, ge=1, le=512)
-    embed_threads: int = Field(default=0, ge=0, description="Torch/ONNX threads; 0 = all cores.")
+    # torch: its threads; ONNX: texts embedded at once, one thread each. 0 = one per core.
+    embed_threads: int = Field(default=0, ge=0)
     # How the embedder runs. auto: an existing collection keeps the backend it was built with
     # (its vectors differ slightly between backends), a new one gets the fastest backend
     # that keeps faq-dev nDCG@10 within 0.005 of torch (measured: onnx-int8).

@@ -76,3 +76,4 @@ def test_two_users_two_questions(tmp_path: Path) -> None:
     # the ratio is of the unrounded times; the printed times are rounded to 3 places
     ratio = result["total_s"] / result["serial_total_s"]
     assert result["ratio"] == pytest.approx(ratio, abs=0.002)
+    assert 0 < result["prompt_bound_ratio"] < 1  # time to first tokens: part of each answer
