@@ -177,6 +177,9 @@ def _ingest(
             for failure in report.failures:
                 name = failure.path.rsplit("/", 1)[-1]
                 messages.append(("warning", f"{name} could not be added: {failure.reason}"))
+            for note in report.partial:
+                name = note.path.rsplit("/", 1)[-1]
+                messages.append(("warning", f"{name} was added in part: {note.reason}"))
     st.session_state["upload_messages"] = messages
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
     st.rerun()

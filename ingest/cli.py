@@ -47,7 +47,7 @@ def ingest_folder(
     finally:
         progress.stop()
     console.print(summary_table(report))
-    if report.failures:
+    if report.failures or report.partial:
         console.print(failures_table(report))
     if options.json_summary:
         options.json_summary.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def watch_folder(
             f"{report.files_pruned} removed, {len(report.failures)} failed, "
             f"{report.chunks_written} chunks in {report.seconds_total:.1f} s"
         )
-        if report.failures:
+        if report.failures or report.partial:
             console.print(failures_table(report))
 
     if options.rebuild:  # once, at start, without downtime; then watch the new version

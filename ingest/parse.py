@@ -35,7 +35,8 @@ for _noisy in ("pypandoc", "pypdf", "unstructured"):
     logging.getLogger(_noisy).setLevel(logging.ERROR)
 
 NO_TEXT_PDF = "no text layer, and no images to read with OCR (blank pages)"
-OCR_OFF = "no text layer (scanned or image-only PDF), and OCR is off (RAGDESK_OCR_LANGUAGES)"
+OCR_IS_OFF = "OCR is off (RAGDESK_OCR_LANGUAGES)"
+OCR_OFF = f"no text layer (scanned or image-only PDF), and {OCR_IS_OFF}"
 NO_TESSERACT = f"no text layer (scanned or image-only PDF): {ocr.TESSERACT_MISSING}"
 OCR_EMPTY = "no text layer, and OCR found no readable text in its scanned pages"
 
@@ -310,9 +311,9 @@ def _ocr_scanned_pages(
         if not scanned:
             return _require_text(doc, NO_TEXT_PDF)
         if not options.languages:
-            return _require_text(doc, OCR_OFF)
+            return _left_out(_require_text(doc, OCR_OFF), scanned, OCR_IS_OFF)
         if shutil.which(TESSERACT.program) is None:
-            return _require_text(doc, NO_TESSERACT)
+            return _left_out(_require_text(doc, NO_TESSERACT), scanned, ocr.TESSERACT_MISSING)
         for number in scanned:
             text = ocr.ocr_pdf_page(document[number - 1], options, timeout_s)
             if text.strip():
@@ -321,6 +322,13 @@ def _ocr_scanned_pages(
         document.close()
     doc.blocks.sort(key=lambda block: block.page or 0)
     return _require_text(doc, OCR_EMPTY)
+
+
+def _left_out(doc: ParsedDocument, pages: list[int], why: str) -> ParsedDocument:
+    """The text pages were read; say which scanned pages were not, and why."""
+    listed = ", ".join(str(page) for page in pages[:20]) + (" …" if len(pages) > 20 else "")
+    doc.notes.append(f"{len(pages)} scanned page(s) not read (page {listed}): {why}")
+    return doc
 
 
 def parse_document(

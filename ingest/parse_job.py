@@ -58,6 +58,7 @@ class ParseResult:
     title: str = ""
     chunks: list[Chunk] = field(default_factory=list)
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # indexed, but not all of it (see why)
     seconds_parse: float = 0.0
     seconds_chunk: float = 0.0
 
@@ -143,7 +144,7 @@ def _parse_into(job: ParseJob, result: ParseResult) -> None:
         chunker = Chunker(spec.model_path, spec.chunk_tokens, spec.chunk_overlap, spec.max_tokens)
         _chunkers[job.chunking] = chunker
     result.chunks = chunker.chunk(doc, job.source, job.file_hash, list(job.acl), job.ingested_at)
-    result.format, result.title = doc.format, doc.title
+    result.format, result.title, result.notes = doc.format, doc.title, doc.notes
     result.seconds_parse = parsed - started
     result.seconds_chunk = time.perf_counter() - parsed
 

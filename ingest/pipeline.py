@@ -72,6 +72,7 @@ class IngestReport:
     dry_run: bool = False
     stopped: bool = False  # asked to stop (SIGTERM): files not reached wait for the next run
     failures: list[Failure] = field(default_factory=list)
+    partial: list[Failure] = field(default_factory=list)  # indexed, with parts left out
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -464,6 +465,7 @@ def _write(
             report.files_new += 1
         else:
             report.files_updated += 1
+        report.partial.extend(Failure(job.source, note) for note in result.notes)
         progress.file_done(job.source, len(result.chunks), failed=False, size=job.size)
     report.chunks_written += len(points)
     report.chunks_flagged += sum(1 for chunk in chunks if chunk.instruction_like)

@@ -119,9 +119,13 @@ def summary_table(report: IngestReport) -> Table:
 
 
 def failures_table(report: IngestReport) -> Table:
-    table = Table(title="files not indexed", header_style="bold red")
+    """Files not indexed, then files indexed with parts left out (say which and why)."""
+    title = "files not indexed" if not report.partial else "files not indexed, or in part"
+    table = Table(title=title, header_style="bold red")
     table.add_column("file")
     table.add_column("reason")
     for failure in report.failures:
         table.add_row(failure.path, failure.reason)
+    for note in report.partial:
+        table.add_row(note.path, f"[yellow]indexed in part:[/] {note.reason}")
     return table

@@ -61,6 +61,9 @@ class ParsedDocument:
     format: str
     title: str
     blocks: list[Block]
+    # What could not be read although the rest was (pages left out, and why): shown to
+    # whoever runs the ingestion, since those pages are not searchable.
+    notes: list[str] = field(default_factory=list)
 
 
 # Fixed namespace so that point ids are the same on every machine and every run.

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ingest.parse import OCR_IS_OFF
 from ingest.pipeline import open_manifest, run_ingest
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
 from rag_core.store import open_store
-from tests.ingest import bad_files
+from tests.ingest import bad_files, made_files
 from tests.ingest.test_pipeline import assert_consistent
 
 BIN = Path(sys.executable).parent
@@ -65,6 +66,28 @@ def test_failures_give_exit_status_1_and_are_listed(
     report = json.loads(summary.read_text())
     assert report["files_new"] == 1
     assert report["failures"] == [{"path": "broken.pdf", "reason": report["failures"][0]["reason"]}]
+
+
+def test_scanned_pages_left_out_are_listed_and_the_rest_indexed(
+    shared_docs: Path, tmp_path: Path
+) -> None:
+    """A PDF with a text page and a scanned one, OCR off: the text page is indexed (exit 0)
+    and the run says which page was not read, and why."""
+    root = tmp_path / "docs"
+    root.mkdir()
+    made_files.scanned_pdf(shared_docs, root / "mixed.pdf")
+    summary = tmp_path / "s.json"
+    result = run(
+        "ingest", root, "--json-summary", summary, data=tmp_path / "data", RAGDESK_OCR_LANGUAGES=""
+    )
+    assert result.returncode == 0, result.stderr
+    output = " ".join(result.stderr.split())  # rich wraps the table's cells
+    assert "indexed in part" in output and "mixed.pdf" in output
+    report = json.loads(summary.read_text())
+    assert report["files_new"] == 1 and report["failures"] == []
+    [note] = report["partial"]
+    assert note["path"] == "mixed.pdf"
+    assert note["reason"] == f"1 scanned page(s) not read (page 2): {OCR_IS_OFF}"
 
 
 def test_configuration_errors_give_exit_status_2(tmp_path: Path) -> None:

@@ -121,6 +121,7 @@ def test_without_tesseract_scans_are_refused_and_text_pdfs_still_read(
             parse_document(path, fmt)
     doc = parse_document(mixed_pdf, "pdf")  # its text page survives; the scan cannot be read
     assert [b.page for b in doc.blocks] == [1]
+    assert doc.notes == [f"1 scanned page(s) not read (page 2): {ocr.TESSERACT_MISSING}"]
 
 
 def test_ocr_off_and_missing_language_say_why(shared_docs: Path, tmp_path: Path) -> None:
