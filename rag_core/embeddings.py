@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag_core.embed_backends import LEGACY, load_onnx, resolve_backend
+from rag_core.embed_backends import EXPORT_VERSION, LEGACY, load_onnx, resolve_backend
 from rag_core.embedder_files import resolve_embedder_path
 from rag_core.embedding_cache import EmbeddingCache, text_key
 from rag_core.settings import Settings
@@ -46,8 +46,13 @@ class Embedder:
         self._load_lock = threading.Lock()
         window = model_window(str(self.model_path))
         dim = _declared_dimension(self.model_path) or self._torch_dimension()
+        build = 0 if self.backend == LEGACY else EXPORT_VERSION
         self.info = EmbedderInfo(
-            name=settings.embed_model, dim=int(dim), max_tokens=window, backend=self.backend
+            name=settings.embed_model,
+            dim=int(dim),
+            max_tokens=window,
+            backend=self.backend,
+            build=build,
         )
         if settings.chunk_tokens > self.max_chunk_tokens:
             raise ConfigurationError(
@@ -56,9 +61,10 @@ class Embedder:
                 f"{self.max_chunk_tokens}"
             )
         self._batch_size = settings.embed_batch_size
-        # torch keeps the cache file and keys it had before backends existed
+        # torch keeps the cache file and keys it had before backends existed; an ONNX build's
+        # keys name its export, so a new export never reuses an older one's vectors
         suffix = "" if self.backend == LEGACY else f"-{self.backend}"
-        self._key_name = settings.embed_model + (f"@{self.backend}" if suffix else "")
+        self._key_name = settings.embed_model + (f"@{self.backend}#{build}" if suffix else "")
         cache_file = settings.state_dir / f"embeddings-{_slug(settings.embed_model)}{suffix}.sqlite"
         self._cache = EmbeddingCache(cache_file, self.info.dim)
         self.stats = EmbedStats()

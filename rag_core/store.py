@@ -142,6 +142,7 @@ def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
         "dim": embedder.dim,
         "max_tokens": embedder.max_tokens,
         "embed_backend": embedder.backend,
+        "embed_build": embedder.build,
         "sparse": SPARSE,
     }
 
@@ -167,6 +168,15 @@ def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderIn
             f"{embedder.backend}: their vectors differ slightly, so a collection keeps one. "
             "Set RAGDESK_EMBED_BACKEND=auto (keeps it), or re-index with `ingest DIR "
             "--rebuild` (the chat keeps answering from the current index until it is done)"
+        )
+    # collections made before builds were recorded: torch's, or the first ONNX export's
+    built = meta.get("embed_build") or (0 if built_with == "torch" else 1)
+    if built != embedder.build:
+        raise ConfigurationError(
+            f"collection {collection!r} was embedded by export {built} of the {built_with} "
+            f"backend, and this ragdesk makes export {embedder.build}: their vectors differ "
+            "slightly, so a collection keeps one. Re-index with `ingest DIR --rebuild` (the "
+            "chat keeps answering from the current index until it is done)"
         )
 
 

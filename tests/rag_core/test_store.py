@@ -184,6 +184,18 @@ def test_the_backend_is_part_of_the_embedder_identity(store: VectorStore) -> Non
     assert store.ensure_schema(INFO) is False  # read as torch
 
 
+def test_the_onnx_export_is_part_of_the_embedder_identity(store: VectorStore) -> None:
+    """Two exports' int8 vectors differ as much as int8's and torch's: a collection filled
+    by the first export (which recorded no build) is not written by this one's."""
+    current = replace(INFO, backend="onnx-int8", build=2)
+    store.ensure_schema(current)
+    assert store.meta()["embed_build"] == 2
+    assert store.ensure_schema(current) is False
+    store.update_meta({"embed_build": None})  # as the first export left it
+    with pytest.raises(ConfigurationError, match=r"export 1 of the onnx-int8.*export 2.*--rebuild"):
+        store.ensure_schema(current)
+
+
 def test_collections_are_listed_by_their_names_while_a_version_is_staged(
     store: VectorStore, tmp_path: Path
 ) -> None:
