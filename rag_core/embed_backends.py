@@ -260,6 +260,13 @@ class OnnxEncoder:
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="embed")
             return self._pool
 
+    def close(self) -> None:
+        """Ends the worker threads (a later encode starts new ones)."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
 
 def _pooling_mode(source: Path) -> str:
     try:

@@ -144,6 +144,8 @@ class Embedder:
 
     def close(self) -> None:
         self._cache.close()
+        if hasattr(self._model, "close"):  # the ONNX encoder's worker threads
+            self._model.close()
 
 
 def backend_of(meta: dict[str, Any]) -> str | None:
