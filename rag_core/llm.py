@@ -198,7 +198,15 @@ class OpenAICompatibleChat:
         if self._cache_prompt:  # llama-server: reuse the KV cache of the common prefix
             body["cache_prompt"] = True
         try:
-            yield from self._events(body, stats, started)
+            try:
+                yield from self._events(body, stats, started)
+            except httpx.RemoteProtocolError:
+                if stats.completion_tokens:
+                    raise
+                # A kept-alive connection the server had already closed: it answered nothing,
+                # so asking once more on a fresh connection repeats no work (seen in CI with
+                # llama-server: "Server disconnected without sending a response").
+                yield from self._events(body, stats, started)
         except httpx.TransportError as exc:
             raise RagdeskError(
                 f"cannot reach the model server at {self._base} ({type(exc).__name__}): check "

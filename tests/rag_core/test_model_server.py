@@ -10,9 +10,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
+import pytest
 
 from rag_core.admission import AnswerGate
 from rag_core.answer import Answer
@@ -120,3 +123,24 @@ def test_serve_model_supervises_llama_server(tmp_path: Path) -> None:
     assert cli.returncode == 0, output
     assert "ready: 1 slots" in output and "restart" in output and "stopped" in output
     assert not restarted[0].is_running() or restarted[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_connection_the_server_dropped_before_answering_is_asked_again(
+    llama_server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept-alive connection closed by the server fails before any answer: one retry."""
+    import httpx
+
+    model = load_chat_model(served_settings(llama_server_url, tmp_path / "data"))
+    real, calls = model._events, []
+
+    def dropped_once(*args: Any) -> Iterator[str]:
+        calls.append(1)
+        if len(calls) == 1:  # injected fault: what httpx raises for such a connection
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        yield from real(*args)
+
+    monkeypatch.setattr(model, "_events", dropped_once)
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "Trains?"}]
+    assert "".join(model.stream_chat(messages, 8, GenerationStats())).strip()
+    assert len(calls) == 2
