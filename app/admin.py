@@ -10,10 +10,10 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
-from rag_core import telemetry
-from rag_core.audit import filter_audit, read_audit
+from rag_core.access.audit import filter_audit, read_audit
+from rag_core.access.users import User
+from rag_core.observability import telemetry
 from rag_core.settings import Settings
-from rag_core.users import User
 
 ASK, AUDIT, FEEDBACK, SERVICE = "Ask", "Audit log", "Feedback", "Service"
 

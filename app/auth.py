@@ -18,10 +18,10 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from rag_core.ldap_directory import DirectoryUnavailable, LdapDirectory
+from rag_core.access.ldap_directory import DirectoryUnavailable, LdapDirectory
+from rag_core.access.users import User, find_user, local_user, verify_password
 from rag_core.settings import Settings
 from rag_core.types import RagdeskError
-from rag_core.users import User, find_user, local_user, verify_password
 
 SESSION_KEY = "signed_in"
 

@@ -11,11 +11,11 @@ import streamlit as st
 from app import rendering
 from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
-from rag_core.admission import ahead_message
-from rag_core.answer import Answer, AnswerEngine, Turn, source_json
-from rag_core.audit import AuditLog
-from rag_core.prompt import NOT_FOUND
-from rag_core.retrieval import Source
+from rag_core.access.audit import AuditLog
+from rag_core.answering.answer import Answer, AnswerEngine, Turn, source_json
+from rag_core.answering.prompt import NOT_FOUND
+from rag_core.answering.retrieval import Source
+from rag_core.generation.admission import ahead_message
 
 CLOSEST_SHOWN = 3
 UNSUPPORTED_NOTE = (

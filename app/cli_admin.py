@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rag_core.audit import filter_audit, read_audit
-from rag_core.cli_support import JsonOption, reported_errors
+from ingest.cli_support import JsonOption, reported_errors
+from rag_core.access.audit import filter_audit, read_audit
 from rag_core.settings import load_settings
 
 users_app = typer.Typer(help="Users who may sign in to the chat.", no_args_is_help=True)
@@ -29,7 +29,7 @@ def users_add(
     ] = False,
 ) -> None:
     """Add a user, or set an existing user's password, groups and admin role."""
-    from rag_core.users import add_user
+    from rag_core.access.users import add_user
 
     with reported_errors():
         settings = load_settings()

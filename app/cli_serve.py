@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rag_core.cli_support import reported_errors
+from ingest.cli_support import reported_errors
 from rag_core.settings import load_settings
 
 
@@ -24,8 +24,8 @@ def serve_model(
 ) -> None:
     """Serve the answer model to every chat process (restarted if it crashes), until
     SIGTERM. Point the chat at it with RAGDESK_LLM_BACKEND=openai and RAGDESK_LLM_BASE_URL."""
-    from rag_core.model_files import resolve_model
-    from rag_core.model_server import ModelServer
+    from rag_core.generation.model_files import resolve_model
+    from rag_core.generation.model_server import ModelServer
 
     with reported_errors() as console:
         settings = load_settings(

@@ -6,9 +6,10 @@ alternatives as "two|2"). Reports whether the gold file (and page ±1 for PDFs) 
 keyword recall of answers, refusals on unanswerable questions, false refusals split by
 who refused: the relevance threshold (no model call) or the model itself ("not found"
 although the passage was given) — they have different fixes —, and the share of cited
-answer sentences their source supports (rag_core/support.py). Every figure is also given
-per kind. With `retrieve_only` no model runs: the gold file must be among the retrieved
-sources, and refusals are the threshold's decisions (how the threshold is calibrated).
+answer sentences their source supports (rag_core/answering/citation_check.py). Every
+figure is also given per kind. With `retrieve_only` no model runs: the gold file must be
+among the retrieved sources, and refusals are the threshold's decisions (how the threshold
+is calibrated).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag_core.answer import AnswerEngine
-from rag_core.metrics import mean
+from rag_core.answering.answer import AnswerEngine
+from rag_core.evaluation.ranking_metrics import mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         }
         summary["withheld"] = sum(o.withheld for o in answerable)
     checked = [ok for o in outcomes for ok in o.supported]
-    if checked:  # rag_core/support.py: cited sentences their source supports
+    if checked:  # rag_core/answering/citation_check.py: cited sentences their source supports
         summary["supported_sentence_share"] = _rate(checked)
         summary["cited_sentences_checked"] = len(checked)
     if unanswerable:

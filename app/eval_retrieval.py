@@ -2,8 +2,8 @@
 
 Each corpus entry becomes a Markdown file (title as heading, then the text) in a temporary folder,
 ingested by `ingest.pipeline.run_ingest` into a temporary embedded collection; every query
-then goes through `rag_core.retrieval.Retriever`. Chunk hits are folded to documents (best
-rank wins) before scoring.
+then goes through `rag_core.answering.retrieval.Retriever`. Chunk hits are folded to
+documents (best rank wins) before scoring.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
-from rag_core.embeddings import Embedder
-from rag_core.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
-from rag_core.retrieval import Retriever
+from rag_core.answering.retrieval import Retriever
+from rag_core.embedding.embedder import Embedder
+from rag_core.evaluation.ranking_metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore, SearchSpec
+from rag_core.store.base import SearchSpec
+from rag_core.store.edge import EdgeStore
 
 CHUNKS_PER_QUERY = 150  # enough chunks to fill 100 distinct documents
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag_core.support import Support, SupportChecker
+from rag_core.answering.citation_check import Support, SupportChecker
 from rag_core.types import RagdeskError
 
 MIN_PRECISION = 0.95

@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from rag_core.retrieval import Source
+from rag_core.answering.retrieval import Source
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 

@@ -10,13 +10,14 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
-from rag_core.admission import AnswerGate
-from rag_core.embed_backends import resolve_backend
-from rag_core.embeddings import Embedder, backend_of
-from rag_core.llm import ChatModel, load_chat_model
+from rag_core.embedding.backends import resolve_backend
+from rag_core.embedding.embedder import Embedder, backend_of
+from rag_core.generation.admission import AnswerGate
+from rag_core.generation.llm import ChatModel, load_chat_model
+from rag_core.observability.telemetry import serve_metrics
 from rag_core.settings import Settings
-from rag_core.store import VectorStore, list_collections, open_store, store_location
-from rag_core.telemetry import serve_metrics
+from rag_core.store.base import VectorStore, store_location
+from rag_core.store.factory import list_collections, open_store
 from rag_core.types import (
     ModelUnavailable,
     RagdeskError,

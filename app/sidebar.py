@@ -9,11 +9,11 @@ from typing import Any
 import streamlit as st
 
 from app.uploads import UploadedFile, accepted_formats, hand_to_worker, ingest_uploads
-from rag_core.embeddings import Embedder
+from rag_core.access.users import User
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.status import index_status
-from rag_core.store import VectorStore
-from rag_core.users import User
+from rag_core.store.base import VectorStore
+from rag_core.store.status import index_status
 
 WORKER_SILENT_S = 120  # no heartbeat for this long: the worker is considered down
 

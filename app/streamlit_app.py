@@ -10,11 +10,11 @@ import streamlit as st
 from app import admin, auth, chat, rendering, resources, sidebar
 from app.documents import document_roots
 from ingest.watch import read_worker_status, worker_status_path
-from rag_core.assembly import assemble
-from rag_core.retrieval import search_spec
+from rag_core.access.users import User
+from rag_core.answering.assembly import assemble
+from rag_core.answering.retrieval import search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
-from rag_core.users import User
 
 TITLE = "Ask the documents"
 

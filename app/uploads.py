@@ -21,11 +21,11 @@ from typing import Any
 from ingest.acl_files import ACL_FILE
 from ingest.formats import FORMATS, labels
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
-from rag_core.embeddings import Embedder
+from rag_core.access.users import User
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import VectorStore
+from rag_core.store.base import VectorStore
 from rag_core.types import EVERYONE
-from rag_core.users import User
 
 UPLOAD_FOLDER = "uploads"
 

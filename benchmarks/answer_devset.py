@@ -28,8 +28,8 @@ from rich.console import Console  # noqa: E402
 
 from app.eval_answers import QaItem, load_qa, report, run_question  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
-from rag_core.assembly import open_answering  # noqa: E402
-from rag_core.prompt import DEFAULT_WORDING, NOT_FOUND, Wording  # noqa: E402
+from rag_core.answering.assembly import open_answering  # noqa: E402
+from rag_core.answering.prompt import DEFAULT_WORDING, NOT_FOUND, Wording  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
 
 # near neighbours of the gold files, so retrieval has something wrong to find

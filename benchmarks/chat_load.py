@@ -46,15 +46,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ingest.pipeline import run_ingest  # noqa: E402
-from rag_core.answer import Answer, AnswerEngine  # noqa: E402
-from rag_core.assembly import assemble  # noqa: E402
-from rag_core.embeddings import Embedder  # noqa: E402
-from rag_core.llm import ChatModel, GenerationStats, load_chat_model  # noqa: E402
-from rag_core.model_files import ResolvedModel, resolve_model  # noqa: E402
-from rag_core.model_server import ModelServer  # noqa: E402
-from rag_core.prompt import DEFAULT_WORDING  # noqa: E402
+from rag_core.answering.answer import Answer, AnswerEngine  # noqa: E402
+from rag_core.answering.assembly import assemble  # noqa: E402
+from rag_core.answering.prompt import DEFAULT_WORDING  # noqa: E402
+from rag_core.embedding.embedder import Embedder  # noqa: E402
+from rag_core.generation.llm import ChatModel, GenerationStats, load_chat_model  # noqa: E402
+from rag_core.generation.model_files import ResolvedModel, resolve_model  # noqa: E402
+from rag_core.generation.model_server import ModelServer  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
-from rag_core.store import EdgeStore, VectorStore  # noqa: E402
+from rag_core.store.base import VectorStore  # noqa: E402
+from rag_core.store.edge import EdgeStore  # noqa: E402
 
 
 @dataclass(slots=True)

@@ -41,9 +41,9 @@ sys.path.insert(0, str(REPO))
 from ingest import pipeline  # noqa: E402
 from ingest.discover import discover  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
-from rag_core.embeddings import Embedder  # noqa: E402
+from rag_core.embedding.embedder import Embedder  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
-from rag_core.store import open_store  # noqa: E402
+from rag_core.store.factory import open_store  # noqa: E402
 from rag_core.types import Payload  # noqa: E402
 
 CONFIGS = {  # name -> (embedder backend, parse prefetch)

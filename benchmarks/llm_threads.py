@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag_core.llm import GenerationStats, LlamaCppChat  # noqa: E402
-from rag_core.model_files import resolve_model  # noqa: E402
-from rag_core.prompt import DEFAULT_WORDING  # noqa: E402
+from rag_core.answering.prompt import DEFAULT_WORDING  # noqa: E402
+from rag_core.generation.llm import GenerationStats, LlamaCppChat  # noqa: E402
+from rag_core.generation.model_files import resolve_model  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
 
 PASSAGE = Path(

@@ -31,14 +31,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag_core.assembly import assemble  # noqa: E402
-from rag_core.embeddings import Embedder  # noqa: E402
-from rag_core.llm import LlamaCppChat  # noqa: E402
-from rag_core.model_files import resolve_model  # noqa: E402
-from rag_core.retrieval import Retriever, search_spec  # noqa: E402
+from rag_core.answering.assembly import assemble  # noqa: E402
+from rag_core.answering.retrieval import Retriever, search_spec  # noqa: E402
+from rag_core.embedding.embedder import Embedder  # noqa: E402
+from rag_core.embedding.sparse import sparse_document  # noqa: E402
+from rag_core.generation.llm import LlamaCppChat  # noqa: E402
+from rag_core.generation.model_files import resolve_model  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
-from rag_core.sparse import sparse_document  # noqa: E402
-from rag_core.store import EdgeStore, StoredPoint  # noqa: E402
+from rag_core.store.base import StoredPoint  # noqa: E402
+from rag_core.store.edge import EdgeStore  # noqa: E402
 from rag_core.types import Chunk  # noqa: E402
 
 

@@ -21,8 +21,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag_core.sparse import SparseVec  # noqa: E402
-from rag_core.store import QueryVectors, SearchSpec, StoredPoint, VectorStore, open_local  # noqa: E402
+from rag_core.embedding.sparse import SparseVec  # noqa: E402
+from rag_core.store.base import QueryVectors, SearchSpec, StoredPoint, VectorStore  # noqa: E402
+from rag_core.store.factory import open_local  # noqa: E402
 from rag_core.types import Chunk, EmbedderInfo  # noqa: E402
 
 DIM = 384

@@ -24,9 +24,15 @@ from pathlib import Path
 
 from ingest.chunk import Chunker
 from ingest.parse import parse_document
-from rag_core.embedder_files import resolve_embedder_path
-from rag_core.support import claim_of, lexical_overlap, names_in, numbers_in, split_sentences
-from rag_core.tokens import model_window
+from rag_core.answering.citation_check import (
+    claim_of,
+    lexical_overlap,
+    names_in,
+    numbers_in,
+    split_sentences,
+)
+from rag_core.embedding.files import resolve_embedder_path
+from rag_core.embedding.tokens import model_window
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = Path(os.environ.get("RAGDESK_SHARED_DIR", REPO.parent / "shared")) / "docs"

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 from llama_index.core.node_parser import SentenceSplitter
 
-from rag_core.safety import looks_like_instructions
-from rag_core.tokens import load_tokenizer, token_counter
+from rag_core.answering.safety import looks_like_instructions
+from rag_core.embedding.tokens import load_tokenizer, token_counter
 from rag_core.types import Block, Chunk, ParsedDocument, TableRows
 
 BLOCK_SEPARATOR = "\n\n"

@@ -13,9 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ingest.pipeline import DEFAULT_RUN, IngestReport, RunOptions, run_ingest, run_rebuild
-from ingest.report import RichProgress, failures_table, summary_table
-from rag_core.cli_support import (
+from ingest.cli_support import (
     EXIT_CONFIG,
     EXIT_FAILURES,
     EXIT_OK,
@@ -24,9 +22,11 @@ from rag_core.cli_support import (
     QdrantUrlOption,
     reported_errors,
 )
-from rag_core.group_map import load_group_map
+from ingest.pipeline import DEFAULT_RUN, IngestReport, RunOptions, run_ingest, run_rebuild
+from ingest.report import RichProgress, failures_table, summary_table
+from rag_core.access.group_map import load_group_map
 from rag_core.settings import Settings, load_settings
-from rag_core.store import open_store
+from rag_core.store.factory import open_store
 from rag_core.types import RagdeskError
 
 app = typer.Typer(add_completion=False, help=__doc__, pretty_exceptions_enable=False)
@@ -61,7 +61,7 @@ def _run(
     """A rebuild fills a new version of the collection without opening the live one (the
     chat may hold it) and switches at the end; otherwise the collection is updated in place
     with the embedder backend it was built with."""
-    from rag_core.embeddings import Embedder, embedder_for
+    from rag_core.embedding.embedder import Embedder, embedder_for
 
     if options.rebuild and not options.dry_run:
         embedder = Embedder(settings)  # a new collection: the configured (auto: fastest) backend
@@ -86,8 +86,8 @@ def watch_folder(
     import threading
 
     from ingest.watch import Watcher
-    from rag_core.embeddings import embedder_for
-    from rag_core.telemetry import serve_metrics
+    from rag_core.embedding.embedder import embedder_for
+    from rag_core.observability.telemetry import serve_metrics
 
     if not root.is_dir():
         raise RagdeskError(f"{root} is not a folder")

@@ -20,8 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from rag_core.group_map import GroupMap
-from rag_core.store import EVERYONE
+from rag_core.access.group_map import GroupMap
+from rag_core.types import EVERYONE
 
 ACL_XATTR = "system.posix_acl_access"
 READ, EXECUTE = 4, 1

@@ -24,12 +24,14 @@ from ingest.fs_acl import FsPermissions
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
-from rag_core.embeddings import Embedder
-from rag_core.group_map import load_group_map
+from rag_core.access.group_map import load_group_map
+from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.sparse import sparse_document
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
-from rag_core.sparse import sparse_document
-from rag_core.store import StoredPoint, VectorStore, iter_batches, open_staging
+from rag_core.store.base import StoredPoint, VectorStore, iter_batches
+from rag_core.store.factory import open_staging
+from rag_core.store.schema import check_embed_headers
 from rag_core.types import ConfigurationError, now_iso
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
@@ -308,16 +310,11 @@ def fs_permissions(
 
 
 def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool) -> None:
-    """One collection, one way of computing vectors: with or without the header line."""
+    """Record the header setting in a new collection, or check an existing one's."""
     if created:
         store.update_meta({"embed_headers": embed_headers})
         return
-    stored = store.meta().get("embed_headers")
-    if stored != embed_headers:
-        raise ConfigurationError(
-            f"collection {store.collection!r} was built with RAGDESK_EMBED_HEADERS={stored}, "
-            f"not {embed_headers}: use the same setting, or ingest into another --collection"
-        )
+    check_embed_headers(store.collection, store.meta(), embed_headers)
 
 
 def _process(

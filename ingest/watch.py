@@ -29,10 +29,10 @@ from ingest.pipeline import (
     open_manifest,
     run_ingest,
 )
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
+from rag_core.observability.telemetry import record_ingest
 from rag_core.settings import Settings
-from rag_core.store import VectorStore
-from rag_core.telemetry import record_ingest
+from rag_core.store.base import VectorStore
 from rag_core.types import now_iso
 
 Stamp = tuple[int, int]  # (size, mtime_ns)

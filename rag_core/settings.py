@@ -118,8 +118,9 @@ class Settings(BaseSettings):
     llm_seed: int = 7
     answer_tokens: int = Field(default=400, ge=16, le=8192)
     # Citation verification: each cited answer sentence is scored against its passage
-    # (rag_core/support.py); below the threshold (measured by `ragdesk eval support`) or with
-    # a number or name the passage lacks, it is re-cited to a source that backs it, or marked.
+    # (rag_core/answering/citation_check.py); below the threshold (measured by `ragdesk eval
+    # support`) or with a number or name the passage lacks, it is re-cited to a source that
+    # backs it, or marked.
     verify_citations: bool = True
     support_threshold: float = Field(default=0.7, ge=0, le=1)
     # OpenAI-compatible backend: ask the server to reuse the KV cache of the prompt's common

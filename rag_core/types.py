@@ -125,7 +125,7 @@ class EmbedderInfo:
     # how the vectors were computed: torch (fp32), onnx (fp32) or onnx-int8; collections
     # made before backends existed were all built by torch
     backend: str = "torch"
-    # which export of the ONNX backends (rag_core.embed_backends.EXPORT_VERSION; 0: torch):
+    # which export of the ONNX backends (rag_core.embedding.backends.EXPORT_VERSION; 0: torch):
     # two exports' int8 vectors differ as much as int8's and torch's (cosine 0.995)
     build: int = 0
 

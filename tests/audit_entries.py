@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag_core.audit import AuditLog
+from rag_core.access.audit import AuditLog
 
 
 def record_question(

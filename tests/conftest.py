@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent

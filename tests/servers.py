@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rag_core.model_files import resolve_model
-from rag_core.model_server import ModelServer, stop_process
+from rag_core.generation.model_files import resolve_model
+from rag_core.generation.model_server import ModelServer, stop_process
 from rag_core.settings import Settings
 from rag_core.types import ConfigurationError
 from tests.conftest import REPO
 
 if TYPE_CHECKING:  # the answer path is imported where it is used (seconds to import)
-    from rag_core.admission import AnswerGate
-    from rag_core.answer import AnswerEngine
-    from rag_core.embeddings import Embedder
+    from rag_core.answering.answer import AnswerEngine
+    from rag_core.embedding.embedder import Embedder
+    from rag_core.generation.admission import AnswerGate
 
 CHROMIUM = Path(os.environ.get("RAGDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [  # no background traffic: this machine's network is closed
@@ -203,10 +203,10 @@ def answer_engine(
     """The whole answer path on `settings`' model: `documents` (name -> text) written to a
     folder in the data folder and ingested into a fresh embedded index, the real retriever."""
     from ingest.pipeline import run_ingest
-    from rag_core.answer import AnswerEngine
-    from rag_core.llm import load_chat_model
-    from rag_core.retrieval import Retriever, search_spec
-    from rag_core.store import EdgeStore
+    from rag_core.answering.answer import AnswerEngine
+    from rag_core.answering.retrieval import Retriever, search_spec
+    from rag_core.generation.llm import load_chat_model
+    from rag_core.store.edge import EdgeStore
 
     folder = settings.data_dir / "documents"
     folder.mkdir(parents=True)

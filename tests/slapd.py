@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from rag_core.model_server import stop_process
+from rag_core.generation.model_server import stop_process
 from tests.servers import free_port
 
 SLAPD = Path("/usr/sbin/slapd")

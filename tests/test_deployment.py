@@ -138,7 +138,7 @@ def test_vllm_profile_serves_the_production_model_to_the_openai_backend(
     compose: dict[str, Any],
 ) -> None:
     """The GPU scale path: what the chat must be told (README) matches what vLLM serves."""
-    from rag_core.model_files import PRODUCTION
+    from rag_core.generation.model_files import PRODUCTION
 
     vllm = compose["services"]["vllm"]
     assert vllm["profiles"] == ["vllm"] and re.fullmatch(
@@ -181,7 +181,7 @@ def test_grafana_dashboard_charts_only_metrics_ragdesk_exports() -> None:
 
     from prometheus_client import REGISTRY
 
-    import rag_core.telemetry  # noqa: F401 - registers the metrics
+    import rag_core.observability.telemetry  # noqa: F401 - registers the metrics
 
     exported = {
         sample_name

@@ -20,16 +20,18 @@ from typer.testing import CliRunner
 
 from app.cli import app as ragdesk_cli
 from ingest.pipeline import run_ingest
-from rag_core.answer import AnswerEngine, Turn
-from rag_core.audit import read_audit
-from rag_core.embeddings import Embedder
-from rag_core.ldap_directory import LdapDirectory
-from rag_core.llm import LlamaCppChat
-from rag_core.model_files import resolve_model
-from rag_core.retrieval import Retriever, search_spec
+from rag_core.access.audit import read_audit
+from rag_core.access.ldap_directory import LdapDirectory
+from rag_core.access.users import User, add_user
+from rag_core.answering.answer import AnswerEngine, Turn
+from rag_core.answering.retrieval import Retriever, search_spec
+from rag_core.embedding.embedder import Embedder
+from rag_core.generation.llm import LlamaCppChat
+from rag_core.generation.model_files import resolve_model
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore, VectorStore, open_local
-from rag_core.users import User, add_user
+from rag_core.store.base import VectorStore
+from rag_core.store.edge import EdgeStore
+from rag_core.store.factory import open_local
 from tests.app.chat_corpus import ask, markdown, start, use_app_settings
 from tests.conftest import REPO
 from tests.posix import chgrp, posix_groups, setfacl

@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ingest.pipeline import run_ingest
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 from tests.conftest import REPO, SAMPLE
 
 TRAVEL_POLICY = """# Travel policy

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from tests.app.chat_corpus import build_collection
 
 

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.feedback import FeedbackEntry, FeedbackLog
-from rag_core import telemetry
-from rag_core.audit import AuditLog
+from rag_core.access.audit import AuditLog
+from rag_core.access.users import add_user
+from rag_core.observability import telemetry
 from rag_core.settings import Settings
-from rag_core.users import add_user
 from tests.app.chat_corpus import start, use_app_settings
 from tests.app.test_auth import sign_in
 from tests.audit_entries import record_question

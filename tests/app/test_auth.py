@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag_core.users import add_user
+from rag_core.access.users import add_user
 from tests.app.chat_corpus import start, use_app_settings
 
 

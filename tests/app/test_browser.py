@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from tests.app.chat_corpus import ANSWERABLE, build_collection
 from tests.conftest import REPO
 from tests.servers import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag_core.audit import AuditLog
-from rag_core.embeddings import Embedder
+from rag_core.access.audit import AuditLog
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
 from tests.app.chat_corpus import build_collection
 from tests.audit_entries import record_question

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app as ragdesk_cli
-from rag_core.audit import AuditLog
+from rag_core.access.audit import AuditLog
+from rag_core.access.users import find_user
 from rag_core.settings import Settings
-from rag_core.users import find_user
 
 
 def test_users_add_admin_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

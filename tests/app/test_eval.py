@@ -11,11 +11,11 @@ import pytest
 
 from app.eval_answers import Outcome, QaItem, keyword_found, load_qa, summarize
 from app.eval_retrieval import evaluate, load_beir
-from rag_core.embeddings import Embedder
-from rag_core.metrics import mrr_at_k, ndcg_at_k, recall_at_k
-from rag_core.safety import neutralize
+from rag_core.answering.safety import neutralize
+from rag_core.embedding.embedder import Embedder
+from rag_core.evaluation.ranking_metrics import mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
-from rag_core.store import SearchSpec
+from rag_core.store.base import SearchSpec
 from tests.conftest import REPO
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.eval_support import evaluate_support, load_pairs
-from rag_core.embeddings import Embedder
-from rag_core.support import DEFAULT_THRESHOLD, SupportChecker
+from rag_core.answering.citation_check import DEFAULT_THRESHOLD, SupportChecker
+from rag_core.embedding.embedder import Embedder
 from rag_core.types import RagdeskError
 from tests.conftest import REPO
 

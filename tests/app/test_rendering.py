@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.rendering import answer_html, passage_html, source_html, timing_caption, where
-from rag_core.retrieval import Source
+from rag_core.answering.retrieval import Source
 
 
 def source(text: str) -> Source:

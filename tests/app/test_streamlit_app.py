@@ -15,10 +15,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.feedback import FeedbackLog
-from rag_core.llm import LlamaCppChat
-from rag_core.prompt import NOT_FOUND
+from rag_core.answering.prompt import NOT_FOUND
+from rag_core.generation.llm import LlamaCppChat
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 from tests.app.chat_corpus import (
     ANSWERABLE,
     UNRELATED,

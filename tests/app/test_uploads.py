@@ -15,9 +15,9 @@ from app.uploads import (
 )
 from ingest.formats import FORMATS
 from ingest.pipeline import run_ingest
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_upload_leaves_other_files_permissions_alone(tmp_path: Path, embedder: E
 def test_a_signed_in_users_upload_is_visible_to_their_groups_only(
     tmp_path: Path, embedder: Embedder
 ) -> None:
-    from rag_core.users import User
+    from rag_core.access.users import User
 
     settings = Settings(data_dir=tmp_path / "data", workers=0)
     with EdgeStore(settings.qdrant_dir, settings.collection) as store:

@@ -9,9 +9,9 @@ import pytest
 
 from ingest.acl_files import ACL_FILE, AclFileError, AclRules
 from ingest.pipeline import run_ingest
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 
 
 def write(path: Path, text: str) -> None:

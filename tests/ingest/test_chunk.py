@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ingest.chunk import BLOCK_SEPARATOR, Chunker, vector_text
 from ingest.parse import parse_document
-from rag_core.embeddings import Embedder
-from rag_core.tokens import token_counter
+from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.tokens import token_counter
 from rag_core.types import Block, Chunk, ParsedDocument
 from tests.ingest import bad_files, made_files
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ingest.parse import OCR_IS_OFF
 from ingest.pipeline import open_manifest, run_ingest
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import open_store
+from rag_core.store.factory import open_store
 from tests.ingest import bad_files, made_files
 from tests.ingest.test_pipeline import assert_consistent
 

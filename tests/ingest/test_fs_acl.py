@@ -17,10 +17,10 @@ from ingest.cli import app as ingest_cli
 from ingest.fs_acl import FsPermissions
 from ingest.pipeline import run_ingest
 from ingest.watch import Watcher
-from rag_core.embeddings import Embedder
-from rag_core.group_map import load_group_map
+from rag_core.access.group_map import load_group_map
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 from tests.posix import chgrp, posix_groups, setfacl
 
 TEXT = "# {name}\n\nThis note is about {name} and nothing else.\n"

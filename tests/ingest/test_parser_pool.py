@@ -9,7 +9,7 @@ import pytest
 
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult, run_parse_job
 from ingest.parser_pool import ParserPool
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from tests.ingest import made_files
 
 

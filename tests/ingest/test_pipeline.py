@@ -24,19 +24,15 @@ from ingest.pipeline import (
     run_ingest,
     run_rebuild,
 )
-from rag_core.embeddings import Embedder
-from rag_core.prompt import describe
-from rag_core.retrieval import Retriever, search_spec
+from rag_core.answering.prompt import describe
+from rag_core.answering.retrieval import Retriever, search_spec
+from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.sparse import sparse_query
 from rag_core.settings import Settings
-from rag_core.sparse import sparse_query
-from rag_core.store import (
-    ClientStore,
-    EdgeStore,
-    QueryVectors,
-    SearchSpec,
-    VectorStore,
-    open_store,
-)
+from rag_core.store.base import QueryVectors, SearchSpec, VectorStore
+from rag_core.store.client import ClientStore
+from rag_core.store.edge import EdgeStore
+from rag_core.store.factory import open_store
 from rag_core.types import ConfigurationError, EmbedderInfo, Payload
 from tests.ingest import bad_files, made_files
 

@@ -11,7 +11,7 @@ import pytest
 from ingest.errors import UnreadableDocument
 from ingest.parse_job import ChunkingSpec, ParseJob, run_parse_job
 from ingest.tools import run_tool
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from tests.ingest import made_files
 
 

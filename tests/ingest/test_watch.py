@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from ingest.watch import Watcher, read_worker_status
-from rag_core.embeddings import Embedder
+from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
-from rag_core.store import EdgeStore
+from rag_core.store.edge import EdgeStore
 from tests.servers import free_port, scrape_metrics, start_worker
 
 NOTE = "# Canteen\n\nThe canteen opens at noon and closes at three.\n"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_core.retrieval import search_spec
+from rag_core.answering.retrieval import search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
 

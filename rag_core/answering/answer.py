@@ -1,0 +1,334 @@
+"""The answer pipeline: (rewrite follow-up) -> retrieve -> refuse or prompt -> stream -> cite.
+
+`AnswerEngine.stream` yields answer text pieces as the model produces them and ends with
+one `Answer` holding the final text, citations, the passages given to the model, the
+refusal decision and timings.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag_core.answering.citation_check import SentenceCheck, SupportChecker
+from rag_core.answering.citations import Citation, cite
+from rag_core.answering.prompt import (
+    DEFAULT_WORDING,
+    NOT_FOUND,
+    Prompt,
+    Wording,
+    build_prompt,
+    describe,
+)
+from rag_core.answering.retrieval import Retrieval, Retriever, Source
+from rag_core.answering.safety import REMOVED, leaked_words
+from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
+from rag_core.generation.llm import ChatModel, GenerationStats
+from rag_core.observability import telemetry
+from rag_core.settings import Settings
+
+INJECTION_REFUSAL = (
+    "The passages found contain text that tries to instruct the assistant, and the draft "
+    "answer followed it, so it was withheld. Please read the sources below directly."
+)
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's last question as one standalone question that can be understood "
+    "without the conversation. Reply with the question only."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass(slots=True)
+class Answer:
+    question: str
+    search_query: str
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    # who refused: "threshold" (nothing relevant enough, no model call) or "model" (it
+    # said "not found" although passages were given); different causes, different fixes
+    refused_by: str | None = None
+    flagged_injection: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    checks: list[SentenceCheck] = field(default_factory=list)  # cited sentences, verified
+
+    @property
+    def unsupported(self) -> list[SentenceCheck]:
+        return [c for c in self.checks if not c.supported]
+
+    def citation_supported(self, n: int) -> bool | None:
+        """Every sentence citing source n is backed by it (None: no sentence was checked)."""
+        verdicts = [c.supported for c in self.checks if n in c.cited]
+        return all(verdicts) if verdicts else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "citations": [
+                {
+                    "n": c.n,
+                    "source": c.source,
+                    "page": c.page,
+                    "section": c.section,
+                    "rows": c.rows,
+                    "snippet": c.snippet,
+                    "score": c.score,
+                    "supported": self.citation_supported(c.n),
+                }
+                for c in self.citations
+            ],
+            "unsupported_sentences": [c.to_json() for c in self.unsupported],
+            "recited_sentences": [c.to_json() for c in self.checks if c.recited_from],
+            "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
+            "refused": self.refused,
+            "refused_by": self.refused_by,
+            "search_query": self.search_query,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+def source_json(n: int, source: Source) -> dict[str, Any]:
+    return {
+        "n": n,
+        "source": source.source,
+        "page": source.page,
+        "section": source.section,
+        "rows": source.rows,
+        "snippet": source.text[:400],
+        "score": round(source.relevance, 4),
+    }
+
+
+class AnswerEngine:
+    """One per request or per session (it holds no per-question state); the model and the
+    gate are the process's shared ones."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        model: ChatModel | None,
+        settings: Settings,
+        gate: AnswerGate | None = None,
+        wording: Wording = DEFAULT_WORDING,
+    ) -> None:
+        self._retriever = retriever
+        self._wording = wording
+        self._model = model
+        self._settings = settings
+        self._checker = (
+            SupportChecker(retriever.embedder, settings.support_threshold)
+            if settings.verify_citations
+            else None
+        )
+        self._gate = gate
+
+    def retrieve(
+        self,
+        question: str,
+        groups: Sequence[str],
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        on_wait: WaitCallback | None = None,
+    ) -> tuple[str, Retrieval, bool]:
+        """(search query, retrieval, refused) — no answer generation."""
+        query = self.standalone_question(question, history, on_wait)
+        retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
+        refused = retrieval.best_relevance < self._settings.min_relevance
+        return query, retrieval, refused
+
+    def standalone_question(
+        self, question: str, history: Sequence[Turn], on_wait: WaitCallback | None = None
+    ) -> str:
+        """A follow-up ("and for v3?") rewritten with the conversation, for retrieval. The
+        rewrite is a model call too: it waits in the same line as answers."""
+        if not history:
+            return question
+        previous = history[-1].question
+        if self._model is None or not _looks_like_follow_up(question):
+            return question if not _looks_like_follow_up(question) else f"{previous} {question}"
+        conversation = "\n".join(
+            f"User: {t.question}\nAssistant: {t.answer[:300]}" for t in history[-3:]
+        )
+        messages = [
+            {"role": "system", "content": REWRITE_SYSTEM},
+            {
+                "role": "user",
+                "content": f"{conversation}\nUser: {question}\n\nStandalone question:",
+            },
+        ]
+        with self._slot(on_wait):
+            rewritten = "".join(self._model.stream_chat(messages, 64, GenerationStats()))
+        rewritten = rewritten.strip().strip('"')
+        rewritten = rewritten.splitlines()[0] if rewritten else ""
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            return f"{previous} {question}"
+        # keep both: the rewrite names the topic, the original keeps the user's own words
+        return f"{rewritten} {question}" if rewritten.lower() != question.lower() else rewritten
+
+    def stream(
+        self,
+        question: str,
+        groups: Sequence[str],
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        on_wait: WaitCallback | None = None,
+    ) -> Iterator[str | Answer]:
+        """Pieces of the answer as they are written, then the `Answer`. With a gate, the
+        model part waits for a slot (`on_wait` hears how many answers are ahead); closing
+        this generator early (a reader who left) frees the slot at once."""
+        started = time.perf_counter()
+        telemetry.QUESTIONS.inc()
+        query, retrieval, refused = self.retrieve(question, groups, history, k, on_wait)
+        answer = Answer(question=question, search_query=query, sources=retrieval.sources)
+        answer.timings["retrieval_ms"] = retrieval.milliseconds
+        telemetry.RETRIEVAL_SECONDS.observe(retrieval.milliseconds / 1000)
+        if refused or self._model is None:
+            telemetry.REFUSALS.labels("not_found").inc()
+            answer.refused = True
+            answer.refused_by = "threshold" if refused else "no model"
+            answer.text = NOT_FOUND
+            answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
+            yield answer.text
+            yield answer
+            return
+
+        model = self._model
+        prompt = build_prompt(
+            question,
+            retrieval.sources,
+            model.count_tokens,
+            model.context_tokens,
+            self._settings.answer_tokens,
+            self._settings.passage_margin,
+            self._wording,
+        )
+        answer.sources = [p.source for p in prompt.sources]
+        stats = GenerationStats()
+        prompt_ready = time.perf_counter()
+        pieces: list[str] = []
+        with self._slot(on_wait) as lease:
+            waited_ms = lease.waited_s * 1000 if lease else 0.0
+            try:
+                for piece in model.stream_chat(
+                    prompt.messages, self._settings.answer_tokens, stats
+                ):
+                    if lease is not None and lease.expired():
+                        raise AnswerTimeout(
+                            f"the answer took longer than {self._settings.answer_timeout_s:.0f} "
+                            "s and was stopped; please ask again"
+                        )
+                    pieces.append(piece)
+                    yield piece
+            except Exception:
+                telemetry.MODEL_ERRORS.inc()
+                raise
+        # a small model sometimes copies a passage whole, removal marker included
+        raw = "".join(pieces).replace(REMOVED, "").strip()
+        answer.text, answer.citations = cite(raw, prompt.sources)
+        answer.refused = _is_not_found(answer.text)
+        if answer.refused:  # includes a model that produced nothing usable
+            answer.text, answer.citations, answer.refused_by = NOT_FOUND, [], "model"
+            telemetry.REFUSALS.labels("model").inc()
+        answer.flagged_injection = _followed_injection(answer.text, prompt, question)
+        if answer.flagged_injection:
+            answer.text, answer.citations = INJECTION_REFUSAL, []
+            telemetry.REFUSALS.labels("injection").inc()
+        elif not answer.refused:
+            self.verify(answer, prompt)
+        stats.queued_ms += waited_ms
+        _record_timings(answer, stats, prompt, started, prompt_ready, waited_ms)
+        _observe(answer)
+        yield answer
+
+    def verify(self, answer: Answer, prompt: Prompt) -> None:
+        """Check each cited sentence against its passage; re-cite or flag (in place)."""
+        if self._checker is None or not answer.citations:
+            return
+        started = time.perf_counter()
+        passages = {p.n: p.text for p in prompt.sources}
+        verification = self._checker.verify(answer.text, passages)
+        if verification.text != answer.text:  # re-cited: citations follow the new markers
+            answer.text, answer.citations = cite(verification.text, prompt.sources)
+        answer.checks = verification.checks
+        answer.timings["verify_ms"] = (time.perf_counter() - started) * 1000
+
+    def _slot(self, on_wait: WaitCallback | None) -> AbstractContextManager[Lease | None]:
+        return self._gate.slot(on_wait) if self._gate is not None else nullcontext()
+
+    def ask(self, question: str, groups: Sequence[str], history: Sequence[Turn] = ()) -> Answer:
+        result = None
+        for item in self.stream(question, groups, history):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result
+
+
+def _looks_like_follow_up(question: str) -> bool:
+    words = re.findall(r"\w+", question.lower())
+    pronouns = {"it", "its", "that", "this", "those", "these", "they", "them", "there", "he", "she"}
+    starts = ("and ", "what about", "how about", "also", "then ", "but ", "same ")
+    return len(words) <= 6 or bool(pronouns & set(words)) or question.lower().startswith(starts)
+
+
+def _is_not_found(text: str) -> bool:
+    core = re.sub(r"\W+", " ", text.lower()).strip()
+    return core.startswith(re.sub(r"\W+", " ", NOT_FOUND.lower()).strip()) or not core
+
+
+def _followed_injection(text: str, prompt: Prompt, question: str) -> bool:
+    removed = [sentence for p in prompt.sources for sentence in p.removed]
+    if not removed:
+        return False
+    allowed = question + "\n" + "\n".join(p.text for p in prompt.sources)
+    allowed += "\n".join(describe(p.source) for p in prompt.sources)
+    return bool(leaked_words(text, removed, allowed))
+
+
+def _observe(answer: Answer) -> None:
+    telemetry.TTFT_SECONDS.observe(answer.timings["time_to_first_token_ms"] / 1000)
+    if answer.timings["tokens_per_s"] > 0:
+        telemetry.TOKENS_PER_SECOND.observe(answer.timings["tokens_per_s"])
+    telemetry.GENERATED_TOKENS.inc(answer.timings["generation_tokens"])
+
+
+def _record_timings(
+    answer: Answer,
+    stats: GenerationStats,
+    prompt: Prompt,
+    started: float,
+    prompt_ready: float,
+    waited_ms: float = 0.0,
+) -> None:
+    # stats.first_token_ms counts from the model call, which starts after the slot wait
+    first_token_ms = (prompt_ready - started) * 1000 + waited_ms + stats.first_token_ms
+    answer.timings.update(
+        {
+            "prompt_tokens": float(prompt.tokens),
+            "prompt_eval_tokens": float(stats.prompt_tokens),
+            "prompt_eval_ms": stats.prompt_eval_ms,
+            "queued_ms": stats.queued_ms,
+            "time_to_first_token_ms": first_token_ms,
+            "generation_tokens": float(stats.completion_tokens),
+            "tokens_per_s": stats.tokens_per_second,
+            "total_ms": (time.perf_counter() - started) * 1000,
+        }
+    )
+    # what ragdesk adds before the first token: everything but llama.cpp's own prompt
+    # evaluation (the first token is sampled from the prompt batch's logits) and time
+    # queued behind another user
+    answer.timings["before_model_ms"] = (prompt_ready - started) * 1000  # retrieval + prompt
+    answer.timings["overhead_ms"] = (
+        answer.timings["time_to_first_token_ms"] - stats.prompt_eval_ms - stats.queued_ms
+    )

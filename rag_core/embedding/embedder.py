@@ -1,0 +1,184 @@
+"""The dense embedder: loaded once, batched by length, normalized, cached by text hash.
+
+It runs on one of the backends of rag_core.embedding.backends; the backend is part of the
+embedder's identity (`EmbedderInfo.backend`), of the cache's keys, and of what a collection
+records, because int8 vectors are close to torch's but not the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag_core.embedding.backends import EXPORT_VERSION, LEGACY, load_onnx, resolve_backend
+from rag_core.embedding.cache import EmbeddingCache, text_key
+from rag_core.embedding.files import resolve_embedder_path
+from rag_core.embedding.tokens import SPECIAL_TOKENS, model_window
+from rag_core.settings import Settings
+from rag_core.types import ConfigurationError, EmbedderInfo
+
+
+@dataclass(slots=True)
+class EmbedStats:
+    texts: int = 0
+    cache_hits: int = 0
+    encoded: int = 0
+
+
+class Embedder:
+    """sentence-transformers on the CPU: torch, or onnxruntime on a local ONNX build.
+
+    `backend`: the one to use (a collection's recorded backend); None: the setting's, with
+    `auto` meaning the fastest (for a new collection)."""
+
+    def __init__(self, settings: Settings, backend: str | None = None) -> None:
+        self.model_path: Path = resolve_embedder_path(settings.embed_model)
+        self.backend = backend or resolve_backend(settings.embed_backend, None)
+        self._threads = settings.embed_threads
+        self._builds_dir = settings.embedders_dir
+        self._model: Any = None  # loaded on first use: an unchanged re-run never needs it
+        self._load_lock = threading.Lock()
+        window = model_window(str(self.model_path))
+        dim = _declared_dimension(self.model_path) or self._torch_dimension()
+        build = 0 if self.backend == LEGACY else EXPORT_VERSION
+        self.info = EmbedderInfo(
+            name=settings.embed_model,
+            dim=int(dim),
+            max_tokens=window,
+            backend=self.backend,
+            build=build,
+        )
+        if settings.chunk_tokens > self.max_chunk_tokens:
+            raise ConfigurationError(
+                f"chunk_tokens={settings.chunk_tokens} does not fit the embedder window "
+                f"({window} tokens incl. {SPECIAL_TOKENS} special): use at most "
+                f"{self.max_chunk_tokens}"
+            )
+        self._batch_size = settings.embed_batch_size
+        # torch keeps the cache file and keys it had before backends existed; an ONNX build's
+        # keys name its export, so a new export never reuses an older one's vectors
+        suffix = "" if self.backend == LEGACY else f"-{self.backend}"
+        self._key_name = settings.embed_model + (f"@{self.backend}#{build}" if suffix else "")
+        cache_file = settings.state_dir / f"embeddings-{_slug(settings.embed_model)}{suffix}.sqlite"
+        self._cache = EmbeddingCache(cache_file, self.info.dim)
+        self.stats = EmbedStats()
+
+    def _load(self) -> Any:
+        with self._load_lock:  # two chat sessions may ask first at once
+            return self._load_once()
+
+    def _load_once(self) -> Any:
+        if self._model is not None:
+            return self._model
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        window = model_window(str(self.model_path))
+        if self.backend != LEGACY:  # torch is imported only to make the build, once
+            self._model = load_onnx(
+                self.model_path, self.backend, self._builds_dir, window, self._threads
+            )
+            return self._model
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        model = SentenceTransformer(str(self.model_path), device="cpu")
+        model.max_seq_length = window
+        self._model = model
+        return self._model
+
+    def _torch_dimension(self) -> int:
+        from sentence_transformers import SentenceTransformer
+
+        return int(
+            SentenceTransformer(str(self.model_path), device="cpu").get_embedding_dimension()
+        )
+
+    @property
+    def max_chunk_tokens(self) -> int:
+        return self.info.max_tokens - SPECIAL_TOKENS
+
+    def encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw model throughput (the benchmark's baseline): no cache, no dedup."""
+        vectors = self._load().encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for texts, in order; each distinct text is encoded at most once ever."""
+        if not texts:
+            return np.zeros((0, self.info.dim), dtype=np.float32)
+        keys = [text_key(self._key_name, t) for t in texts]
+        known = self._cache.get_many(list(dict.fromkeys(keys)))
+        missing: dict[bytes, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in known and key not in missing:
+                missing[key] = text
+        if missing:
+            fresh = self.encode_uncached(list(missing.values()))
+            new_items = list(zip(missing.keys(), fresh, strict=True))
+            self._cache.put_many(new_items)
+            known.update(new_items)
+        self.stats.texts += len(texts)
+        self.stats.encoded += len(missing)
+        self.stats.cache_hits += len(texts) - len(missing)
+        return np.stack([known[k] for k in keys])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.encode_uncached([text])[0]
+
+    def close(self) -> None:
+        self._cache.close()
+        if hasattr(self._model, "close"):  # the ONNX encoder's worker threads
+            self._model.close()
+
+
+def backend_of(meta: dict[str, Any]) -> str | None:
+    """The backend an existing collection's vectors were computed with (None: no collection)."""
+    if not meta:
+        return None
+    return str(meta.get("embed_backend") or LEGACY)
+
+
+def embedder_for(settings: Settings, meta: dict[str, Any]) -> Embedder:
+    """The embedder to write a collection with (its meta; empty when it is new): `auto`
+    keeps the collection's backend; an explicit other one is refused by the collection."""
+    return Embedder(settings, resolve_backend(settings.embed_backend, backend_of(meta)))
+
+
+def query_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
+    """The embedder to search a collection with: always the backend that built it, so the
+    question's vector is computed the way the passages' were."""
+    return Embedder(settings, backend_of(meta) or resolve_backend(settings.embed_backend, None))
+
+
+def _declared_dimension(model_path: Path) -> int | None:
+    """The output size from the model's files, when no module after pooling changes it."""
+    try:
+        modules = json.loads((model_path / "modules.json").read_text())
+        pooling = json.loads((model_path / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if any(m.get("type", "").endswith(("Dense", "LayerNorm")) for m in modules):
+        return None
+    value = pooling.get("word_embedding_dimension")
+    return int(value) if value else None
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[-80:]

@@ -1,0 +1,89 @@
+"""The citation check on real passages of ../shared/docs with the real MiniLM embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag_core.answering.citation_check import (
+    DEFAULT_THRESHOLD,
+    SupportChecker,
+    missing_facts,
+    split_sentences,
+)
+from rag_core.embedding.embedder import Embedder
+
+
+def _passage(path: Path, starts: str, chars: int = 700) -> str:
+    """A passage of a real document: `chars` characters from `starts`, spaces collapsed."""
+    text = path.read_text(encoding="utf-8")
+    at = text.index(starts)
+    return " ".join(text[at : at + chars].split())
+
+
+@pytest.fixture(scope="module")
+def passages(shared_docs: Path) -> dict[str, str]:
+    maintenance = shared_docs / "markdown/etcd.op-guide.maintenance.md"
+    contract = shared_docs / "text/debian-social-contract.txt"
+    return {
+        "defrag": _passage(maintenance, "After compacting the keyspace"),
+        "quota": _passage(maintenance, "By default, `etcd` sets a conservative", 300),
+        "contract": _passage(contract, "1. Debian will remain 100% free", 600),
+    }
+
+
+@pytest.fixture(scope="module")
+def checker(embedder: Embedder) -> SupportChecker:
+    return SupportChecker(embedder, DEFAULT_THRESHOLD)
+
+
+def test_a_sentence_and_its_paraphrase_are_supported(
+    checker: SupportChecker, passages: dict[str, str]
+) -> None:
+    quoted = split_sentences(passages["defrag"])[0]
+    first = passages["defrag"][quoted[0] : quoted[1]]
+    assert checker.score(first, passages["defrag"]).holds(checker.threshold)
+    paraphrase = "Defragmenting gives the fragmented space back to the file system."
+    support = checker.score(paraphrase, passages["defrag"])
+    assert support.holds(checker.threshold), support
+
+
+def test_a_true_sentence_cited_to_another_passage_is_not(
+    checker: SupportChecker, passages: dict[str, str]
+) -> None:
+    claim = "Defragmenting gives the fragmented space back to the file system."
+    support = checker.score(claim, passages["contract"])
+    assert not support.holds(checker.threshold), support
+
+
+def test_changed_numbers_and_names_are_missing_facts(passages: dict[str, str]) -> None:
+    quota = passages["quota"]
+    assert "16MB quota" in quota
+    assert missing_facts("A very small quota of 16MB can be set in bytes.", quota) == ()
+    assert missing_facts("A very small quota of 32MB can be set in bytes.", quota) == ("32",)
+    assert missing_facts("In Kubernetes the quota is 16MB.", quota) == ("Kubernetes",)
+
+
+def test_verify_recites_to_the_right_source_and_flags_the_rest(
+    checker: SupportChecker, passages: dict[str, str]
+) -> None:
+    sources = {1: passages["contract"], 2: passages["defrag"]}
+    answer = (
+        "Defragmenting gives the fragmented space back to the file system [1]. "
+        "Debian will never make the system require a non-free component [1]. "
+        "Debian sells its distribution for 400 dollars [1]."
+    )
+    result = checker.verify(answer, sources)
+    recited, kept, flagged = result.checks
+    assert recited.cited == (2,) and recited.recited_from == (1,) and recited.supported
+    assert "file system [2]." in result.text
+    assert kept.cited == (1,) and kept.supported
+    assert not flagged.supported and "400" in flagged.support.missing
+    assert result.supported_sources() == {2: True, 1: False}
+
+
+def test_sentences_keep_markers_written_after_the_full_stop() -> None:
+    text = "First claim. [1] Second claim [2].\nA list line"
+    parts = [text[a:b].strip() for a, b in split_sentences(text)]
+    assert parts == ["First claim. [1]", "Second claim [2].", "A list line"]
