@@ -311,12 +311,12 @@ def eval_support(
     """Precision/recall of the citation check at each threshold; picks the threshold."""
     from app.eval_support import MIN_PRECISION, evaluate_support, load_pairs
     from rag_core.answering.citation_check import SupportChecker
-    from rag_core.embedding.embedder import Embedder
+    from rag_core.embedding.embedder import embedder_for
 
     with reported_errors(OSError):
         settings = load_settings()
         labelled = load_pairs(pairs)
-        checker = SupportChecker(Embedder(settings), settings.support_threshold)
+        checker = SupportChecker(embedder_for(settings), settings.support_threshold)
         result = evaluate_support(checker, labelled)
     if as_json:
         typer.echo(json.dumps(result))

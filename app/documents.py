@@ -16,6 +16,7 @@ from typing import Any
 
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
+from rag_core.store.schema import CollectionMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ def document_roots(settings: Settings, meta: dict[str, Any]) -> list[Path]:
     """The configured roots, or else the folder the collection was last ingested from."""
     if settings.document_roots:
         return list(settings.document_roots)
-    root = meta.get("root")
+    root = CollectionMeta.of(meta).root
     return [Path(root)] if root else []
 
 

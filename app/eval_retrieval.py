@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.pipeline import run_ingest
 from rag_core.answering.retrieval import Retriever
-from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.embedder import Embedder, embedder_for
 from rag_core.evaluation.ranking_metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
 from rag_core.store.base import SearchSpec
@@ -124,7 +124,7 @@ def evaluate(
     dataset = load_beir(folder)
     with tempfile.TemporaryDirectory(prefix="ragdesk-eval-") as tmp:
         run_settings = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_path": None})
-        embedder = embedder or Embedder(settings)
+        embedder = embedder or embedder_for(settings)
         with EdgeStore(Path(tmp) / "qdrant", "eval") as store:
             names = index_corpus(dataset, run_settings, store, embedder)
             retriever = Retriever(store, embedder, next(iter(specs.values())))

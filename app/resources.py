@@ -3,20 +3,24 @@ that shape it (so a changed setting gets a new one), and messages for what can g
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from app.feedback import FeedbackLog
-from rag_core.embedding.backends import resolve_backend
-from rag_core.embedding.embedder import Embedder, backend_of
+from rag_core.embedding.embedder import Embedder, backend_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.observability.telemetry import serve_metrics
-from rag_core.settings import Settings
-from rag_core.store.base import VectorStore, store_location
+from rag_core.settings import (
+    AdmissionSettings,
+    EmbeddingSettings,
+    GenerationSettings,
+    MetricsSettings,
+    Settings,
+)
+from rag_core.store.base import VectorStore
 from rag_core.store.factory import list_collections, open_store
 from rag_core.types import (
     ModelUnavailable,
@@ -33,22 +37,20 @@ class ModelInfo:
     notice: str | None
 
 
-def _key(settings: Settings, *fields: str) -> str:
-    values = {name: getattr(settings, name) for name in fields}
-    return json.dumps(values, default=str, sort_keys=True)
-
-
 @st.cache_resource(show_spinner=False)
 def _open_store(location: str, collection: str, _settings: Settings) -> VectorStore:
     return open_store(_settings)
 
 
 def get_store(settings: Settings) -> VectorStore:
-    return _open_store(store_location(settings), settings.collection, settings)
+    """One open store per collection and place (a folder however it is spelled: the
+    embedded engine allows one opener per process)."""
+    where = settings.store
+    return _open_store(where.location, where.collection, settings)
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def _load_embedder(key: str, backend: str, _settings: Settings) -> Embedder:
+def _load_embedder(config: EmbeddingSettings, backend: str, _settings: Settings) -> Embedder:
     embedder = Embedder(_settings, backend)
     embedder.embed_query("warm-up")  # loads the model now, not during the first question
     return embedder
@@ -57,63 +59,43 @@ def _load_embedder(key: str, backend: str, _settings: Settings) -> Embedder:
 def get_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
     """The embedder for a collection (its meta): questions are embedded with the backend
     that embedded its passages, which changes when a rebuild switches versions."""
-    backend = backend_of(meta) or resolve_backend(settings.embed_backend, None)
-    key = _key(
-        settings, "embed_model", "state_dir", "chunk_tokens", "embed_threads", "embedders_dir"
-    )
-    return _load_embedder(key, backend, settings)
-
-
-MODEL_FIELDS = (
-    "llm_backend",
-    "llm_model",
-    "llm_base_url",
-    "models_dir",
-    "llm_context_tokens",
-    "llm_threads",
-    "llm_gpu_layers",
-    "llm_temperature",
-    "llm_seed",
-)
+    config = settings.embedding
+    return _load_embedder(config, backend_for(config, meta, query=True), settings)
 
 
 @st.cache_resource(show_spinner="Loading the answer model (the first start takes a minute)…")
-def _load_model(key: str, _settings: Settings) -> ChatModel:
+def _load_model(config: GenerationSettings, _settings: Settings) -> ChatModel:
     return load_chat_model(_settings)
 
 
 def get_model(settings: Settings) -> ChatModel:
-    return _load_model(_key(settings, *MODEL_FIELDS), settings)
+    return _load_model(settings.generation, settings)
 
 
 def model_info(model: ChatModel) -> ModelInfo:
     return ModelInfo(model.label, model.production, model.notice)
 
 
-GATE_FIELDS = ("max_concurrent_answers", "max_queued_answers", "queue_timeout_s")
-
-
 @st.cache_resource(show_spinner=False)
-def _gate(key: str, slots: int, _settings: Settings) -> AnswerGate:
-    return AnswerGate(
-        slots,
-        _settings.max_queued_answers,
-        _settings.queue_timeout_s,
-        _settings.answer_timeout_s,
-    )
+def _gate(model: GenerationSettings, config: AdmissionSettings, slots: int) -> AnswerGate:
+    return AnswerGate(slots, config.max_queued, config.queue_timeout_s, config.answer_timeout_s)
 
 
 def get_gate(settings: Settings, model: ChatModel) -> AnswerGate:
     """The process's one admission gate for this model: every session waits in the same
     line. A model that answers one at a time gets one slot (the others see their place)."""
-    slots = min(settings.max_concurrent_answers, model.parallel)
-    return _gate(_key(settings, *MODEL_FIELDS, *GATE_FIELDS, "answer_timeout_s"), slots, settings)
+    config = settings.admission
+    return _gate(settings.generation, config, min(config.max_concurrent, model.parallel))
 
 
 @st.cache_resource(show_spinner=False)
-def start_metrics(host: str, port: int | None, _settings: Settings) -> int | None:
-    """The Prometheus endpoint, once per process (RAGDESK_METRICS_PORT; unset: none)."""
+def _start_metrics(where: MetricsSettings, _settings: Settings) -> int | None:
     return serve_metrics(_settings)
+
+
+def start_metrics(settings: Settings) -> int | None:
+    """The Prometheus endpoint, once per process (RAGDESK_METRICS_PORT; unset: none)."""
+    return _start_metrics(settings.metrics, settings)
 
 
 @st.cache_resource(show_spinner=False)
@@ -129,7 +111,7 @@ def _collections(location: str, _settings: Settings) -> list[str]:
 
 
 def collections(settings: Settings) -> list[str]:
-    return _collections(store_location(settings), settings)
+    return _collections(settings.store.location, settings)
 
 
 def friendly(exc: Exception, settings: Settings) -> str:

@@ -49,7 +49,7 @@ def _who(user: User, settings: Settings) -> None:
 def main() -> None:
     st.set_page_config(page_title="ragdesk", page_icon=":material/quick_reference_all:")
     base = _settings()
-    resources.start_metrics(base.metrics_host, base.metrics_port, base)
+    resources.start_metrics(base)
     user = auth.current_user(base)
     conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
 

@@ -25,6 +25,7 @@ from rag_core.access.users import User
 from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
 from rag_core.store.base import VectorStore
+from rag_core.store.schema import CollectionMeta
 from rag_core.types import EVERYONE
 
 UPLOAD_FOLDER = "uploads"
@@ -45,7 +46,7 @@ def accepted_formats() -> str:
 
 
 def upload_root(settings: Settings, meta: dict[str, Any], collection: str) -> Path:
-    root = meta.get("root")
+    root = CollectionMeta.of(meta).root
     return Path(root) if root else settings.data_dir.resolve() / "documents" / collection
 
 

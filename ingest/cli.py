@@ -61,10 +61,10 @@ def _run(
     """A rebuild fills a new version of the collection without opening the live one (the
     chat may hold it) and switches at the end; otherwise the collection is updated in place
     with the embedder backend it was built with."""
-    from rag_core.embedding.embedder import Embedder, embedder_for
+    from rag_core.embedding.embedder import embedder_for
 
     if options.rebuild and not options.dry_run:
-        embedder = Embedder(settings)  # a new collection: the configured (auto: fastest) backend
+        embedder = embedder_for(settings)  # a new collection: the configured (auto: fastest)
         try:
             return run_rebuild(root, settings, embedder, progress)
         finally:

@@ -14,7 +14,7 @@ import sys
 import threading
 import types
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -77,7 +77,7 @@ class ParserPool:
         self._executor = executor
         return True
 
-    def run(self, jobs: Iterable[ParseJob]) -> Iterator[ParseResult]:
+    def run(self, jobs: Iterable[ParseJob]) -> Generator[ParseResult, None, None]:
         """Results in completion order, one per job."""
         if self._workers and self._executor is None:
             self._start()

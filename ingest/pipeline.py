@@ -12,14 +12,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.acl_files import AclFileError, AclRules
 from ingest.chunk import vector_text
-from ingest.discover import Failure, discover
+from ingest.discover import Failure, FoundFile, discover
 from ingest.fs_acl import FsPermissions
 from ingest.manifest import FileRecord, Manifest, manifest_path
 from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
@@ -31,7 +31,7 @@ from rag_core.hashing import file_hash
 from rag_core.settings import Settings
 from rag_core.store.base import StoredPoint, VectorStore, iter_batches
 from rag_core.store.factory import open_staging
-from rag_core.store.schema import check_embed_headers
+from rag_core.store.schema import check_embed_headers, embed_headers_meta, ingest_meta
 from rag_core.types import ConfigurationError, now_iso
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
@@ -147,20 +147,19 @@ def run_ingest(
     if options.rebuild and not options.dry_run:
         raise ConfigurationError("a rebuild goes through run_rebuild (a new collection)")
     with store.hold():  # one generation for the whole run, even if a rebuild switches
-        _ingest_into(
-            root,
-            settings,
-            store,
-            embedder,
-            progress,
-            report,
-            found,
-            on_disk,
-            stop,
-            started,
-            fs_permissions(root, settings, permissions),
-            options,
+        run = _Run(
+            root=root,
+            settings=settings,
+            store=store,
+            embedder=embedder,
+            progress=progress,
+            report=report,
+            options=options,
+            permissions=fs_permissions(root, settings, permissions),
+            stop=stop,
+            started=started,
         )
+        _ingest_into(run, found, on_disk)
     report.files_failed = len(report.failures)
     report.seconds_total = time.perf_counter() - started
     return report
@@ -202,23 +201,30 @@ def run_rebuild(
     return report
 
 
-def _ingest_into(
-    root: Path,
-    settings: Settings,
-    store: VectorStore,
-    embedder: Embedder,
-    progress: IngestProgress,
-    report: IngestReport,
-    found: list[Any],
-    on_disk: set[str],
-    stop: Callable[[], bool] | None,
-    started: float,
-    permissions: FsPermissions | None,
-    options: RunOptions,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One run's parts, as run_ingest hands them to its steps."""
+
+    root: Path
+    settings: Settings
+    store: VectorStore
+    embedder: Embedder
+    progress: IngestProgress
+    report: IngestReport
+    options: RunOptions
+    permissions: FsPermissions | None  # file-system groups (acl_from_fs), else None
+    stop: Callable[[], bool] | None  # polled between files
+    started: float  # perf_counter() at the start, for the scan time
+
+
+def _ingest_into(run: _Run, found: list[FoundFile], on_disk: set[str]) -> None:
+    """Plan the run (hash, compare with the manifest, apply ACL changes), then parse, embed
+    and write what changed; `on_disk` is every source under the root, for pruning."""
+    root, settings, store, embedder = run.root, run.settings, run.store, run.embedder
+    report, progress, stop, options = run.report, run.progress, run.stop, run.options
     ingested_at = now_iso()
     dry_run = options.dry_run
-    acl_rules = AclRules(root, tuple(settings.groups), permissions)
+    acl_rules = AclRules(root, tuple(settings.groups), run.permissions)
     created = False if dry_run else store.ensure_schema(embedder.info)
     if not dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
@@ -279,7 +285,7 @@ def _ingest_into(
                 ocr_dpi=settings.ocr_dpi,
             )
             jobs.append((job, previous))
-        report.seconds_scan = time.perf_counter() - started
+        report.seconds_scan = time.perf_counter() - run.started
 
         if dry_run:
             report.files_new = sum(1 for _, prev in jobs if prev is None)
@@ -290,7 +296,7 @@ def _ingest_into(
             if options.prune:
                 _prune(store, manifest, on_disk, report)
             # the root is where the chat serves original files from
-            store.update_meta({"last_ingest": now_iso(), "root": str(root.resolve())})
+            store.update_meta(ingest_meta(now_iso(), str(root.resolve())))
             if report.chunks_written:
                 write_started = time.perf_counter()
                 store.optimize()
@@ -312,7 +318,7 @@ def fs_permissions(
 def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool) -> None:
     """Record the header setting in a new collection, or check an existing one's."""
     if created:
-        store.update_meta({"embed_headers": embed_headers})
+        store.update_meta(embed_headers_meta(embed_headers))
         return
     check_embed_headers(store.collection, store.meta(), embed_headers)
 
@@ -331,7 +337,7 @@ def _process(
     job_by_source = {job.source: job for job, _ in jobs}
     progress.start(len(jobs), sum(job.size for job, _ in jobs))
     pool = ParserPool(settings.workers, settings.parse_memory_mb << 20)
-    results = pool.run(job for job, _ in jobs)
+    results: Generator[ParseResult, None, None] | _Prefetch = pool.run(job for job, _ in jobs)
     if settings.workers and PREFETCH:  # parsers keep producing while this process embeds
         results = _Prefetch(results, depth=max(4, 4 * settings.workers))
     pending: list[_Pending] = []
@@ -366,7 +372,7 @@ class _Prefetch:
     """Runs an iterator of parse results on a thread, a bounded number of files ahead, so
     the parser processes never wait for the embedder (and memory stays bounded)."""
 
-    def __init__(self, results: Iterator[ParseResult], depth: int) -> None:
+    def __init__(self, results: Generator[ParseResult, None, None], depth: int) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -383,7 +389,7 @@ class _Prefetch:
                 continue
         return False
 
-    def _pump(self, results: Iterator[ParseResult]) -> None:
+    def _pump(self, results: Generator[ParseResult, None, None]) -> None:
         final: Any = _DONE
         try:
             for result in results:
@@ -392,9 +398,7 @@ class _Prefetch:
         except BaseException as exc:  # handed to the consumer, raised there
             final = exc
         finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()  # the pool shuts its processes down
+            results.close()  # the pool shuts its processes down
         self._offer(final)
 
     def __iter__(self) -> Iterator[ParseResult]:

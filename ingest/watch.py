@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +61,8 @@ class WorkerStatus:
         self.heartbeat = now_iso()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(_as_dict(self), indent=2))
+        tmp.write_text(json.dumps(asdict(self), indent=2))
         os.replace(tmp, path)
-
-
-def _as_dict(status: WorkerStatus) -> dict[str, Any]:
-    return {name: getattr(status, name) for name in status.__slots__}
 
 
 def read_worker_status(path: Path) -> dict[str, Any] | None:

@@ -3,10 +3,15 @@
 Values come from (highest first) explicit arguments, `RAGDESK_*` environment variables,
 an optional `.env` file, then the defaults below. Code receives a `Settings` instance;
 nothing deep inside reads the environment.
+
+The fields stay flat (they are the `RAGDESK_*` names); each component reads its own
+read-only section (`settings.embedding`, `settings.generation`, ...), a frozen dataclass
+that also serves as the cache key of what the component builds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,6 +20,83 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PdfEngine = Literal["pypdf", "pdfium"]
 EmbedBackend = Literal["auto", "torch", "onnx", "onnx-int8"]
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """What shapes the embedder: its model, backend, threads, where builds and vectors are
+    kept, and the chunk size its window must hold."""
+
+    model: str
+    backend: EmbedBackend
+    batch_size: int
+    threads: int
+    builds_dir: Path
+    cache_dir: Path
+    chunk_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSettings:
+    """What shapes the answer model: backend, model, server, context and sampling."""
+
+    backend: Literal["llama_cpp", "openai"]
+    model: str
+    models_dir: Path
+    base_url: str | None
+    api_key: str | None
+    context_tokens: int
+    threads: int
+    gpu_layers: int
+    temperature: float
+    seed: int
+    cache_prompt: bool
+    parallel: int  # answers a server backend is sent at once (max_concurrent_answers)
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionSettings:
+    """The answer slots, the line for them, and how long one may wait or hold a slot."""
+
+    max_concurrent: int
+    max_queued: int
+    queue_timeout_s: float
+    answer_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalSettings:
+    """How a question searches: vector kinds, fusion and its weights, depth."""
+
+    mode: Literal["dense", "sparse", "hybrid"]
+    fusion: Literal["rrf", "dbsf"]
+    rrf_k: int
+    dense_weight: float | None
+    sparse_weight: float | None
+    prefetch: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where the index lives: a server URL (wins), or the embedded engine's folder."""
+
+    qdrant_dir: Path
+    qdrant_url: str | None
+    qdrant_api_key: str | None
+    collection: str
+
+    @property
+    def location(self) -> str:
+        """As an open store's `location` says it: the server's URL, or the folder."""
+        return self.qdrant_url or str(self.qdrant_dir.resolve())
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """The Prometheus endpoint (port None: off)."""
+
+    host: str
+    port: int | None
 
 
 def _split_groups(value: object) -> object:
@@ -222,6 +304,72 @@ class Settings(BaseSettings):
                 "keep RAGDESK_LDAP_START_TLS on, or set RAGDESK_LDAP_ALLOW_PLAIN=true"
             )
         return self
+
+    # -- read-only sections: one per component --------------------------------------------
+
+    @property
+    def embedding(self) -> EmbeddingSettings:
+        return EmbeddingSettings(
+            model=self.embed_model,
+            backend=self.embed_backend,
+            batch_size=self.embed_batch_size,
+            threads=self.embed_threads,
+            builds_dir=self.embedders_dir,
+            cache_dir=self.state_dir,
+            chunk_tokens=self.chunk_tokens,
+        )
+
+    @property
+    def generation(self) -> GenerationSettings:
+        return GenerationSettings(
+            backend=self.llm_backend,
+            model=self.llm_model,
+            models_dir=self.models_dir,
+            base_url=self.llm_base_url,
+            api_key=self.llm_api_key,
+            context_tokens=self.llm_context_tokens,
+            threads=self.llm_threads,
+            gpu_layers=self.llm_gpu_layers,
+            temperature=self.llm_temperature,
+            seed=self.llm_seed,
+            cache_prompt=self.llm_cache_prompt,
+            parallel=self.max_concurrent_answers,
+        )
+
+    @property
+    def admission(self) -> AdmissionSettings:
+        return AdmissionSettings(
+            max_concurrent=self.max_concurrent_answers,
+            max_queued=self.max_queued_answers,
+            queue_timeout_s=self.queue_timeout_s,
+            answer_timeout_s=self.answer_timeout_s,
+        )
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return RetrievalSettings(
+            mode=self.retrieval_mode,
+            fusion=self.fusion,
+            rrf_k=self.rrf_k,
+            dense_weight=self.dense_weight,
+            sparse_weight=self.sparse_weight,
+            prefetch=self.prefetch,
+        )
+
+    @property
+    def store(self) -> StoreSettings:
+        return StoreSettings(
+            qdrant_dir=self.qdrant_dir,
+            qdrant_url=self.qdrant_url,
+            qdrant_api_key=self.qdrant_api_key,
+            collection=self.collection,
+        )
+
+    @property
+    def metrics(self) -> MetricsSettings:
+        return MetricsSettings(host=self.metrics_host, port=self.metrics_port)
+
+    # -- derived paths ---------------------------------------------------------------------
 
     @property
     def group_map_path(self) -> Path:

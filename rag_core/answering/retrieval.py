@@ -77,17 +77,19 @@ DEFAULT_WEIGHTS = {"rrf": (1.0, 2.0), "dbsf": (1.0, 0.2)}
 
 
 def search_spec(settings: Settings) -> SearchSpec:
-    dense, sparse = DEFAULT_WEIGHTS[settings.fusion]
+    """The configured search (`settings.retrieval`); unset weights: the measured ones."""
+    config = settings.retrieval
+    dense, sparse = DEFAULT_WEIGHTS[config.fusion]
     weights = (
-        dense if settings.dense_weight is None else settings.dense_weight,
-        sparse if settings.sparse_weight is None else settings.sparse_weight,
+        dense if config.dense_weight is None else config.dense_weight,
+        sparse if config.sparse_weight is None else config.sparse_weight,
     )
     return SearchSpec(
-        mode=settings.retrieval_mode,
-        fusion=settings.fusion,
-        rrf_k=settings.rrf_k,
+        mode=config.mode,
+        fusion=config.fusion,
+        rrf_k=config.rrf_k,
         weights=None if weights == (1.0, 1.0) else weights,
-        prefetch=settings.prefetch,
+        prefetch=config.prefetch,
     )
 
 

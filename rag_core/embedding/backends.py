@@ -283,6 +283,8 @@ def _pooling_mode(source: Path) -> str:
     )
 
 
-def load_onnx(source: Path, backend: str, cache_root: Path, window: int, threads: int) -> Any:
+def load_onnx(
+    source: Path, backend: str, cache_root: Path, window: int, threads: int
+) -> OnnxEncoder:
     """An encoder running the ONNX build of `source` (made on first use)."""
     return OnnxEncoder(source, onnx_build(source, backend, cache_root), window, threads)

@@ -9,18 +9,25 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag_core.embedding.backends import EXPORT_VERSION, LEGACY, load_onnx, resolve_backend
+from rag_core.embedding.backends import (
+    EXPORT_VERSION,
+    LEGACY,
+    OnnxEncoder,
+    load_onnx,
+    resolve_backend,
+)
 from rag_core.embedding.cache import EmbeddingCache, text_key
 from rag_core.embedding.files import resolve_embedder_path
 from rag_core.embedding.tokens import SPECIAL_TOKENS, model_window
-from rag_core.settings import Settings
+from rag_core.settings import EmbeddingSettings, Settings
+from rag_core.store.schema import CollectionMeta
 from rag_core.types import ConfigurationError, EmbedderInfo
 
 
@@ -34,38 +41,40 @@ class EmbedStats:
 class Embedder:
     """sentence-transformers on the CPU: torch, or onnxruntime on a local ONNX build.
 
-    `backend`: the one to use (a collection's recorded backend); None: the setting's, with
-    `auto` meaning the fastest (for a new collection)."""
+    `backend`: the one to use (see `backend_for`); None: the setting's, with `auto` meaning
+    the fastest (for a new collection)."""
 
     def __init__(self, settings: Settings, backend: str | None = None) -> None:
-        self.model_path: Path = resolve_embedder_path(settings.embed_model)
-        self.backend = backend or resolve_backend(settings.embed_backend, None)
-        self._threads = settings.embed_threads
-        self._builds_dir = settings.embedders_dir
+        config = settings.embedding
+        self.model_path: Path = resolve_embedder_path(config.model)
+        self.backend = backend or backend_for(config, None)
+        self._threads = config.threads
+        self._builds_dir = config.builds_dir
         self._model: Any = None  # loaded on first use: an unchanged re-run never needs it
+        self._onnx: OnnxEncoder | None = None  # the same model when ONNX: it has threads to end
         self._load_lock = threading.Lock()
         window = model_window(str(self.model_path))
         dim = _declared_dimension(self.model_path) or self._torch_dimension()
         build = 0 if self.backend == LEGACY else EXPORT_VERSION
         self.info = EmbedderInfo(
-            name=settings.embed_model,
+            name=config.model,
             dim=int(dim),
             max_tokens=window,
             backend=self.backend,
             build=build,
         )
-        if settings.chunk_tokens > self.max_chunk_tokens:
+        if config.chunk_tokens > self.max_chunk_tokens:
             raise ConfigurationError(
-                f"chunk_tokens={settings.chunk_tokens} does not fit the embedder window "
+                f"chunk_tokens={config.chunk_tokens} does not fit the embedder window "
                 f"({window} tokens incl. {SPECIAL_TOKENS} special): use at most "
                 f"{self.max_chunk_tokens}"
             )
-        self._batch_size = settings.embed_batch_size
+        self._batch_size = config.batch_size
         # torch keeps the cache file and keys it had before backends existed; an ONNX build's
         # keys name its export, so a new export never reuses an older one's vectors
         suffix = "" if self.backend == LEGACY else f"-{self.backend}"
-        self._key_name = settings.embed_model + (f"@{self.backend}#{build}" if suffix else "")
-        cache_file = settings.state_dir / f"embeddings-{_slug(settings.embed_model)}{suffix}.sqlite"
+        self._key_name = config.model + (f"@{self.backend}#{build}" if suffix else "")
+        cache_file = config.cache_dir / f"embeddings-{_slug(config.model)}{suffix}.sqlite"
         self._cache = EmbeddingCache(cache_file, self.info.dim)
         self.stats = EmbedStats()
 
@@ -80,9 +89,10 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         window = model_window(str(self.model_path))
         if self.backend != LEGACY:  # torch is imported only to make the build, once
-            self._model = load_onnx(
+            self._onnx = load_onnx(
                 self.model_path, self.backend, self._builds_dir, window, self._threads
             )
+            self._model = self._onnx
             return self._model
         import torch
         import transformers
@@ -144,27 +154,39 @@ class Embedder:
 
     def close(self) -> None:
         self._cache.close()
-        if hasattr(self._model, "close"):  # the ONNX encoder's worker threads
-            self._model.close()
+        if self._onnx is not None:  # the ONNX encoder's worker threads
+            self._onnx.close()
 
 
-def backend_of(meta: dict[str, Any]) -> str | None:
+def backend_of(meta: Mapping[str, Any] | None) -> str | None:
     """The backend an existing collection's vectors were computed with (None: no collection)."""
     if not meta:
         return None
-    return str(meta.get("embed_backend") or LEGACY)
+    return CollectionMeta.of(meta).backend
 
 
-def embedder_for(settings: Settings, meta: dict[str, Any]) -> Embedder:
-    """The embedder to write a collection with (its meta; empty when it is new): `auto`
-    keeps the collection's backend; an explicit other one is refused by the collection."""
-    return Embedder(settings, resolve_backend(settings.embed_backend, backend_of(meta)))
+def backend_for(
+    config: EmbeddingSettings, meta: Mapping[str, Any] | None, *, query: bool = False
+) -> str:
+    """The one rule for which backend embeds, given a collection's meta (None or empty: a
+    new collection, or none at all). Writing: `auto` keeps the collection's backend, an
+    explicit other one is then refused by the collection. A query: always the backend that
+    built the collection, so the question's vector is computed the way the passages' were."""
+    built = backend_of(meta)
+    if query and built is not None:
+        return built
+    return resolve_backend(config.backend, built)
 
 
-def query_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
-    """The embedder to search a collection with: always the backend that built it, so the
-    question's vector is computed the way the passages' were."""
-    return Embedder(settings, backend_of(meta) or resolve_backend(settings.embed_backend, None))
+def embedder_for(settings: Settings, meta: Mapping[str, Any] | None = None) -> Embedder:
+    """The embedder to write a collection with (its meta; None: a new collection), or to
+    embed outside any collection."""
+    return Embedder(settings, backend_for(settings.embedding, meta))
+
+
+def query_embedder(settings: Settings, meta: Mapping[str, Any]) -> Embedder:
+    """The embedder to search a collection with (see `backend_for`)."""
+    return Embedder(settings, backend_for(settings.embedding, meta, query=True))
 
 
 def _declared_dimension(model_path: Path) -> int | None:

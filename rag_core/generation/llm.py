@@ -75,20 +75,21 @@ class LlamaCppChat:
         self.label = model.label
         self.production = model.production
         self.notice = model.notice
+        config = settings.generation
         self._llama = Llama(
             model_path=str(model.path),
-            n_ctx=settings.llm_context_tokens,
+            n_ctx=config.context_tokens,
             # llama-cpp-python would decode with cpu_count // 2 threads: 1 on a 2-core
             # machine (benchmarks/llm_threads.py measures what one per core gives)
-            n_threads=settings.llm_threads or physical_cores(),
-            n_threads_batch=settings.llm_threads or os.cpu_count(),
-            n_gpu_layers=settings.llm_gpu_layers,
-            seed=settings.llm_seed,
+            n_threads=config.threads or physical_cores(),
+            n_threads_batch=config.threads or os.cpu_count(),
+            n_gpu_layers=config.gpu_layers,
+            seed=config.seed,
             verbose=False,
         )
         self.context_tokens = self._llama.n_ctx()
         self.parallel = 1
-        self._temperature = settings.llm_temperature
+        self._temperature = config.temperature
         self._lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
@@ -162,21 +163,20 @@ class OpenAICompatibleChat:
     def __init__(self, settings: Settings) -> None:
         import httpx
 
-        if not settings.llm_base_url:
+        config = settings.generation
+        if not config.base_url:
             raise ConfigurationError("RAGDESK_LLM_BACKEND=openai needs RAGDESK_LLM_BASE_URL")
-        self._base = settings.llm_base_url.rstrip("/")
+        self._base = config.base_url.rstrip("/")
         if not self._base.endswith("/v1"):
             self._base += "/v1"
-        headers = (
-            {"Authorization": f"Bearer {settings.llm_api_key}"} if settings.llm_api_key else {}
-        )
+        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(300, connect=10))
-        self.name = settings.llm_model if settings.llm_model != "auto" else "default"
+        self.name = config.model if config.model != "auto" else "default"
         self.label = f"{self.name} at {self._base}"
-        self.context_tokens = settings.llm_context_tokens
-        self.parallel = settings.max_concurrent_answers
-        self._temperature = settings.llm_temperature
-        self._cache_prompt = settings.llm_cache_prompt
+        self.context_tokens = config.context_tokens
+        self.parallel = config.parallel
+        self._temperature = config.temperature
+        self._cache_prompt = config.cache_prompt
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 3 + 1  # no tokenizer here: a conservative estimate
@@ -254,7 +254,8 @@ def _read_server_timings(timings: dict[str, Any] | None, stats: GenerationStats)
 def _llama_cpp(settings: Settings) -> ChatModel:
     from rag_core.generation.model_files import resolve_model
 
-    return LlamaCppChat(resolve_model(settings.llm_model, settings.models_dir), settings)
+    config = settings.generation
+    return LlamaCppChat(resolve_model(config.model, config.models_dir), settings)
 
 
 BACKENDS: dict[str, Callable[[Settings], ChatModel]] = {
@@ -265,4 +266,4 @@ BACKENDS: dict[str, Callable[[Settings], ChatModel]] = {
 
 def load_chat_model(settings: Settings) -> ChatModel:
     """The configured generation backend, loaded once per process by the caller."""
-    return BACKENDS[settings.llm_backend](settings)
+    return BACKENDS[settings.generation.backend](settings)

@@ -3,14 +3,15 @@
 The metric objects live in prometheus_client's default registry (created once per process,
 at import); `serve_metrics` exposes them on their own port (`RAGDESK_METRICS_PORT`) so the
 chat's port never serves them. Everything here is cheap enough to call on every question.
-(`rag_core.evaluation.ranking_metrics` is something else: ranking metrics for the evaluations.)
+(`rag_core.evaluation.ranking_metrics` is something else: nDCG and recall for evaluations.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Sized
+from typing import Any, Protocol
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -70,21 +71,40 @@ def serve_metrics(settings: Settings) -> int | None:
     """Start the /metrics HTTP endpoint once per process; returns its port (None: off).
 
     A port already taken is logged, not fatal: metrics must never stop the chat."""
-    if settings.metrics_port is None:
+    where = settings.metrics
+    if where.port is None:
         return None
-    key = (settings.metrics_host, settings.metrics_port)
+    key = (where.host, where.port)
     with _lock:
         if key not in _started:
             try:
-                _started[key] = start_http_server(settings.metrics_port, settings.metrics_host)
+                _started[key] = start_http_server(where.port, where.host)
             except OSError as exc:
                 log.warning("metrics endpoint not started on %s:%s: %s", *key, exc)
                 return None
-    return settings.metrics_port
+    return where.port
 
 
-def record_ingest(report: Any) -> None:
-    """Count one ingestion pass (an `ingest.pipeline.IngestReport`)."""
+class IngestCounts(Protocol):
+    """What an ingestion pass reports that is counted here (`ingest.pipeline.IngestReport`
+    has it; the core cannot import ingest)."""
+
+    @property
+    def files_new(self) -> int: ...
+    @property
+    def files_updated(self) -> int: ...
+    @property
+    def files_unchanged(self) -> int: ...
+    @property
+    def files_pruned(self) -> int: ...
+    @property
+    def chunks_written(self) -> int: ...
+    @property
+    def failures(self) -> Sized: ...
+
+
+def record_ingest(report: IngestCounts) -> None:
+    """Count one ingestion pass."""
     INGEST_RUNS.inc()
     INGEST_FILES.labels("indexed").inc(report.files_new + report.files_updated)
     INGEST_FILES.labels("unchanged").inc(report.files_unchanged)

@@ -293,7 +293,7 @@ class VectorStore(ABC):
 def store_location(settings: Settings) -> str:
     """Where the store `settings` point at lives, as an open store's `location` says: the
     server's URL, or the embedded engine's folder."""
-    return settings.qdrant_url or str(settings.qdrant_dir.resolve())
+    return settings.store.location
 
 
 def iter_batches(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

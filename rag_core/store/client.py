@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rag_core.settings import Settings
-from rag_core.store.base import SearchSpec, StoredPoint, VectorStore, file_points, store_location
+from rag_core.store.base import SearchSpec, StoredPoint, VectorStore, file_points
 from rag_core.store.schema import DENSE, SPARSE, collection_meta
 from rag_core.types import (
     EmbedderInfo,
@@ -38,6 +38,7 @@ class ClientStore(VectorStore):
         collection: str,
         location: str = "qdrant-client",
         physical: str | None = None,
+        owns_client: bool = True,  # False: it shares a live store's client, closed by that
     ) -> None:
         from qdrant_client import models
 
@@ -46,16 +47,17 @@ class ClientStore(VectorStore):
         self.collection = collection
         self.location = location
         self._staged = physical is not None  # a rebuild's new collection, not live yet
-        self._owns_client = True  # False when it shares a live store's client
+        self._owns_client = owns_client
         self._name = physical or collection  # what requests name: the alias, or the new one
 
     @classmethod
     def connect(cls, settings: Settings) -> ClientStore:
         from qdrant_client import QdrantClient
 
+        where = settings.store
         client = QdrantClient(
-            url=settings.qdrant_url,
-            api_key=settings.qdrant_api_key,
+            url=where.qdrant_url,
+            api_key=where.qdrant_api_key,
             timeout=30,
             check_compatibility=False,  # reachability is checked below, with a clear message
         )
@@ -63,10 +65,10 @@ class ClientStore(VectorStore):
             client.get_collections()
         except Exception as exc:  # the client raises several transport types
             raise StoreUnreachable(
-                f"cannot reach the Qdrant server at {settings.qdrant_url}: {exc}. "
+                f"cannot reach the Qdrant server at {where.qdrant_url}: {exc}. "
                 "Check RAGDESK_QDRANT_URL and that the server is running"
             ) from exc
-        return cls(client, settings.collection, store_location(settings))
+        return cls(client, where.collection, where.location)
 
     def _aliases(self) -> dict[str, str]:
         return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
@@ -92,12 +94,17 @@ class ClientStore(VectorStore):
         return self._physical() or self._name
 
     @classmethod
-    def staging_of(cls, live: ClientStore) -> ClientStore:
+    def staging_of(cls, live: ClientStore, owns_client: bool = False) -> ClientStore:
+        """A new physical collection behind `live`'s name, on its client (`owns_client`:
+        closed with the staged one, for a connection made just for it)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         staged = cls(
-            live._client, live.collection, live.location, f"{live.collection}--gen-{stamp}"
+            live._client,
+            live.collection,
+            live.location,
+            f"{live.collection}--gen-{stamp}",
+            owns_client=owns_client,
         )
-        staged._owns_client = False
         return staged
 
     def exists(self) -> bool:

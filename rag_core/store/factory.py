@@ -16,17 +16,18 @@ from rag_core.store.edge import EdgeStore
 def list_collections(settings: Settings) -> list[str]:
     """The collections where `settings` point, without opening one (another process may
     hold it): the server's, or the embedded folder's."""
-    if settings.qdrant_url:
+    if settings.store.qdrant_url:
         with ClientStore.connect(settings) as store:
             return store.collections()
-    return EdgeStore.collections_in(settings.qdrant_dir)
+    return EdgeStore.collections_in(settings.store.qdrant_dir)
 
 
 def open_store(settings: Settings) -> VectorStore:
     """The server when RAGDESK_QDRANT_URL is set, else the embedded engine."""
-    if settings.qdrant_url:
+    where = settings.store
+    if where.qdrant_url:
         return ClientStore.connect(settings)
-    return EdgeStore(settings.qdrant_dir, settings.collection)
+    return EdgeStore(where.qdrant_dir, where.collection)
 
 
 def open_local(engine: Literal["edge", "client"], folder: Path, collection: str) -> VectorStore:
@@ -42,8 +43,7 @@ def open_local(engine: Literal["edge", "client"], folder: Path, collection: str)
 def open_staging(settings: Settings) -> VectorStore:
     """A new, empty version of the collection for `ingest --rebuild`: filled while the live
     one keeps serving, then `publish()`ed in one atomic switch (or `discard()`ed)."""
-    if settings.qdrant_url:
-        staged = ClientStore.staging_of(ClientStore.connect(settings))
-        staged._owns_client = True  # its own connection: closed with it
-        return staged
-    return EdgeStore.staging(settings.qdrant_dir, settings.collection)
+    where = settings.store
+    if where.qdrant_url:
+        return ClientStore.staging_of(ClientStore.connect(settings), owns_client=True)
+    return EdgeStore.staging(where.qdrant_dir, where.collection)

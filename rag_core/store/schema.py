@@ -7,66 +7,133 @@ The metadata keys are stored data: collections built by earlier versions must ke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from rag_core.types import (
-    ConfigurationError,
-    EmbedderInfo,
-)
+from rag_core.embedding.backends import LEGACY
+from rag_core.types import ConfigurationError, EmbedderInfo
 
 DENSE = "dense"
 SPARSE = "bm25"
 SCHEMA_VERSION = 2  # 2: vectors of title + breadcrumb + passage (meta "embed_headers")
 
 
+class MetaKey:
+    """Names of the metadata a collection records. Stored data: never rename one (existing
+    collections carry them), only add."""
+
+    SCHEMA_VERSION = "schema_version"
+    EMBEDDER = "embedder"
+    DIM = "dim"
+    MAX_TOKENS = "max_tokens"
+    EMBED_BACKEND = "embed_backend"  # absent: made before backends (torch)
+    EMBED_BUILD = "embed_build"  # absent: made before builds were recorded
+    SPARSE = "sparse"
+    EMBED_HEADERS = "embed_headers"  # set by the first ingest into the collection
+    LAST_INGEST = "last_ingest"
+    ROOT = "root"  # the folder last ingested from: where the chat serves originals from
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionMeta:
+    """A collection's metadata, read with the defaults older collections imply. An empty
+    one stands for a collection that does not exist yet."""
+
+    schema_version: int | None = None
+    embedder: str | None = None
+    dim: int | None = None
+    max_tokens: int | None = None
+    embed_backend: str | None = None
+    embed_build: int | None = None
+    embed_headers: bool | None = None
+    last_ingest: str | None = None
+    root: str | None = None
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> CollectionMeta:
+        return cls(
+            schema_version=meta.get(MetaKey.SCHEMA_VERSION),
+            embedder=meta.get(MetaKey.EMBEDDER),
+            dim=meta.get(MetaKey.DIM),
+            max_tokens=meta.get(MetaKey.MAX_TOKENS),
+            embed_backend=meta.get(MetaKey.EMBED_BACKEND),
+            embed_build=meta.get(MetaKey.EMBED_BUILD),
+            embed_headers=meta.get(MetaKey.EMBED_HEADERS),
+            last_ingest=meta.get(MetaKey.LAST_INGEST),
+            root=meta.get(MetaKey.ROOT),
+        )
+
+    @property
+    def backend(self) -> str:
+        """The backend its vectors were computed with (torch for collections older than
+        backends)."""
+        return self.embed_backend or LEGACY
+
+    @property
+    def build(self) -> int:
+        """The export its vectors come from: collections made before builds were recorded
+        are torch's (0) or the first ONNX export's (1)."""
+        return self.embed_build or (0 if self.backend == LEGACY else 1)
+
+
 def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
+    """What a new collection records about the embedder that fills it."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "embedder": embedder.name,
-        "dim": embedder.dim,
-        "max_tokens": embedder.max_tokens,
-        "embed_backend": embedder.backend,
-        "embed_build": embedder.build,
-        "sparse": SPARSE,
+        MetaKey.SCHEMA_VERSION: SCHEMA_VERSION,
+        MetaKey.EMBEDDER: embedder.name,
+        MetaKey.DIM: embedder.dim,
+        MetaKey.MAX_TOKENS: embedder.max_tokens,
+        MetaKey.EMBED_BACKEND: embedder.backend,
+        MetaKey.EMBED_BUILD: embedder.build,
+        MetaKey.SPARSE: SPARSE,
     }
 
 
-def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderInfo) -> None:
+def check_compatible(collection: str, meta: Mapping[str, Any], embedder: EmbedderInfo) -> None:
     """Refuse to mix vectors of two models (or two schemas) in one collection."""
-    if meta.get("schema_version") != SCHEMA_VERSION:
+    found = CollectionMeta.of(meta)
+    if found.schema_version != SCHEMA_VERSION:
         raise ConfigurationError(
             f"collection {collection!r} was built by another ragdesk version (schema "
-            f"{meta.get('schema_version')}, expected {SCHEMA_VERSION}): re-index it with "
+            f"{found.schema_version}, expected {SCHEMA_VERSION}): re-index it with "
             "`ingest DIR --rebuild`, or ingest into a new --collection"
         )
-    if meta.get("embedder") != embedder.name or meta.get("dim") != embedder.dim:
+    if found.embedder != embedder.name or found.dim != embedder.dim:
         raise ConfigurationError(
-            f"collection {collection!r} holds vectors of embedder {meta.get('embedder')!r} "
-            f"({meta.get('dim')}-d), not {embedder.name!r} ({embedder.dim}-d): use the same "
+            f"collection {collection!r} holds vectors of embedder {found.embedder!r} "
+            f"({found.dim}-d), not {embedder.name!r} ({embedder.dim}-d): use the same "
             "embedder, re-index with `ingest DIR --rebuild`, or use another --collection"
         )
-    built_with = meta.get("embed_backend") or "torch"  # collections older than backends
-    if built_with != embedder.backend:
+    if found.backend != embedder.backend:
         raise ConfigurationError(
-            f"collection {collection!r} was embedded with the {built_with} backend, not "
+            f"collection {collection!r} was embedded with the {found.backend} backend, not "
             f"{embedder.backend}: their vectors differ slightly, so a collection keeps one. "
             "Set RAGDESK_EMBED_BACKEND=auto (keeps it), or re-index with `ingest DIR "
             "--rebuild` (the chat keeps answering from the current index until it is done)"
         )
-    # collections made before builds were recorded: torch's, or the first ONNX export's
-    built = meta.get("embed_build") or (0 if built_with == "torch" else 1)
-    if built != embedder.build:
+    if found.build != embedder.build:
         raise ConfigurationError(
-            f"collection {collection!r} was embedded by export {built} of the {built_with} "
-            f"backend, and this ragdesk makes export {embedder.build}: their vectors differ "
-            "slightly, so a collection keeps one. Re-index with `ingest DIR --rebuild` (the "
-            "chat keeps answering from the current index until it is done)"
+            f"collection {collection!r} was embedded by export {found.build} of the "
+            f"{found.backend} backend, and this ragdesk makes export {embedder.build}: their "
+            "vectors differ slightly, so a collection keeps one. Re-index with `ingest DIR "
+            "--rebuild` (the chat keeps answering from the current index until it is done)"
         )
 
 
-def check_embed_headers(collection: str, meta: dict[str, Any], embed_headers: bool) -> None:
+def embed_headers_meta(embed_headers: bool) -> dict[str, Any]:
+    """What the first ingest into a new collection records about its vectors' text."""
+    return {MetaKey.EMBED_HEADERS: embed_headers}
+
+
+def ingest_meta(ingested_at: str, root: str) -> dict[str, Any]:
+    """What every ingest run records: when, and from which folder."""
+    return {MetaKey.LAST_INGEST: ingested_at, MetaKey.ROOT: root}
+
+
+def check_embed_headers(collection: str, meta: Mapping[str, Any], embed_headers: bool) -> None:
     """One collection, one way of computing vectors: with or without the header line."""
-    stored = meta.get("embed_headers")
+    stored = CollectionMeta.of(meta).embed_headers
     if stored != embed_headers:
         raise ConfigurationError(
             f"collection {collection!r} was built with RAGDESK_EMBED_HEADERS={stored}, "

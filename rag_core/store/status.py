@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from rag_core.store.base import VectorStore
+from rag_core.store.schema import CollectionMeta
 
 
 def index_status(store: VectorStore) -> dict[str, Any]:
-    meta = store.meta()
+    stored = store.meta()
+    meta = CollectionMeta.of(stored)
     per_source = dict(sorted(store.per_source().items()))
     return {
         "collection": store.collection,
@@ -16,7 +18,7 @@ def index_status(store: VectorStore) -> dict[str, Any]:
         "files": len(per_source),
         "chunks": store.count(),
         "per_source": per_source,
-        "embedder": meta.get("embedder"),
-        "embed_backend": (meta.get("embed_backend") or "torch") if meta else None,
-        "last_ingest": meta.get("last_ingest"),
+        "embedder": meta.embedder,
+        "embed_backend": meta.backend if stored else None,
+        "last_ingest": meta.last_ingest,
     }

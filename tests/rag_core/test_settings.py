@@ -47,3 +47,23 @@ def test_fusion_weights_default_per_fusion() -> None:
     assert search_spec(Settings(fusion="rrf")).weights == (1.0, 2.0)
     assert search_spec(Settings(fusion="rrf", sparse_weight=3)).weights == (1.0, 3.0)
     assert search_spec(Settings(fusion="dbsf", sparse_weight=1)).weights is None  # Qdrant's own
+
+
+def test_sections_are_read_only_views_of_the_flat_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGDESK_EMBED_THREADS", "3")
+    monkeypatch.setenv("RAGDESK_LLM_CONTEXT_TOKENS", "2048")
+    monkeypatch.setenv("RAGDESK_MAX_CONCURRENT_ANSWERS", "2")
+    monkeypatch.setenv("RAGDESK_QDRANT_URL", "http://index:6333")
+    settings = Settings(data_dir=Path("/srv/ragdesk"))
+    assert settings.embedding.threads == 3
+    assert settings.embedding.cache_dir == Path("/srv/ragdesk/state")
+    assert settings.embedding.builds_dir == settings.embedders_dir
+    assert (settings.generation.context_tokens, settings.generation.parallel) == (2048, 2)
+    assert settings.admission.max_concurrent == 2
+    assert settings.store.location == "http://index:6333"
+    assert settings.retrieval.fusion == "dbsf" and settings.metrics.port is None
+    with pytest.raises(AttributeError):
+        settings.embedding.threads = 1  # type: ignore[misc]
+    # a section is its component's cache key: equal settings, equal keys; a change, a new one
+    assert settings.generation == Settings(data_dir=Path("/srv/ragdesk")).generation
+    assert settings.generation != settings.model_copy(update={"llm_seed": 8}).generation
