@@ -121,10 +121,10 @@ def answer_language(text: str) -> str | None:
 @cache
 def _language_identifier() -> Any:
     try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
     except ImportError:  # a venv without it: the figure is left out, not guessed
         return None
-    identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE)
+    identifier = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE)
     identifier.set_languages(["en", "es"])
     return identifier
 
