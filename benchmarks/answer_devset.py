@@ -227,6 +227,7 @@ def main() -> None:
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
     with open_answering(settings, with_model=not args.retrieve_only, wording=wording) as answering:
+        collection = answering.store.meta()  # what built it: embedder, backend, languages
         for item in items:
             outcomes.append(
                 run_question(
@@ -243,7 +244,7 @@ def main() -> None:
         result["by_language_pair"] = by_language_pair(outcomes, pairs, args.retrieve_only)
     result["qa"] = str(qa.relative_to(REPO) if qa.is_relative_to(REPO) else qa)
     result["model"] = None if args.retrieve_only else args.model
-    result["embed_model"] = settings.embed_model
+    result["collection"] = {k: v for k, v in collection.items() if k != "schema_version"}
     result["wording"] = "baseline" if args.baseline else "current"
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if args.out:
