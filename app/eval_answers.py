@@ -83,6 +83,7 @@ class Outcome:
     text: str
     timings: dict[str, float]
     supported: list[bool] = field(default_factory=list)  # each checked cited sentence
+    gold_rank: int | None = None  # 1-based place of the gold among cited/retrieved sources
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class Outcome:
             "refused_by": self.refused_by or None,
             "withheld": self.withheld,
             "gold_cited": self.gold_cited,
+            "gold_rank": self.gold_rank,
             "keyword_recall": self.keyword_recall,
             "best_relevance": round(self.best_relevance, 3),
             "answer": self.text,
@@ -116,6 +118,7 @@ def run_question(
         times = answer.timings
         supported = [check.supported for check in answer.checks]
         best = max((s.relevance for s in answer.sources), default=0.0)
+    rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
     recall = None
     if item.answerable and item.keywords and not retrieve_only:
         recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
@@ -123,12 +126,13 @@ def run_question(
         item=item,
         refused_by=refused_by,
         withheld=withheld,
-        gold_cited=any(_matches(item, source, page) for source, page in cited),
+        gold_cited=rank is not None,
         keyword_recall=recall,
         best_relevance=best,
         text=text,
         timings=dict(times),
         supported=supported,
+        gold_rank=rank,
     )
 
 
@@ -146,6 +150,10 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         summary["gold_cited" if not retrieve_only else "gold_retrieved"] = _rate(
             [o.gold_cited for o in answerable]
         )
+        if retrieve_only:  # how high the gold file ranks: what a better embedder moves
+            ranks = [o.gold_rank for o in answerable]
+            summary["gold_at_1"] = _rate([r == 1 for r in ranks])
+            summary["mrr"] = round(mean([1 / r if r else 0.0 for r in ranks]), 3)
         summary["keyword_recall"] = round(mean(recalls), 3) if recalls else None
         summary["false_refusal_rate"] = _rate([bool(o.refused_by) for o in answerable])
         summary["false_refusals"] = {

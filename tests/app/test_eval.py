@@ -110,3 +110,15 @@ def test_keywords_accept_alternatives_and_bad_lines_are_reported(tmp_path: Path)
     broken.write_text('{"question": "q", "answerable": true}\n{"question": "no flag"}\n')
     with pytest.raises(ValueError, match="line 2"):
         load_qa(broken)
+
+
+def test_retrieve_only_summary_ranks_the_gold_file() -> None:
+    """gold@1 and MRR come from the gold's place among the retrieved sources (None: absent)."""
+    item = QaItem("q", True, "a.md", (), ("x",), "fact")
+    outcomes = [
+        Outcome(item, "", False, rank is not None, None, 0.5, "", {}, gold_rank=rank)
+        for rank in (1, 2, None, 4)
+    ]
+    summary = summarize(outcomes, retrieve_only=True)
+    assert summary["gold_retrieved"] == 0.75 and summary["gold_at_1"] == 0.25
+    assert summary["mrr"] == round((1 + 0.5 + 0 + 0.25) / 4, 3)
