@@ -734,6 +734,16 @@ def _live(home: Path) -> Path | None:
     return live if _complete(live) else None
 
 
+def cluster_layout(settings: Settings) -> dict[str, int]:
+    """How a new server collection spreads over a Qdrant cluster (create_collection's
+    arguments): RAGDESK_QDRANT_SHARDS, _REPLICATION, _WRITE_CONSISTENCY."""
+    return {
+        "shard_number": settings.qdrant_shards,
+        "replication_factor": settings.qdrant_replication,
+        "write_consistency_factor": settings.qdrant_write_consistency,
+    }
+
+
 class ClientStore(VectorStore):
     """A collection on a Qdrant server (or in qdrant-client's local mode), via qdrant-client.
 
@@ -751,6 +761,7 @@ class ClientStore(VectorStore):
         collection: str,
         location: str = "qdrant-client",
         physical: str | None = None,
+        layout: dict[str, int] | None = None,
     ) -> None:
         from qdrant_client import models
 
@@ -761,6 +772,7 @@ class ClientStore(VectorStore):
         self._staged = physical is not None  # a rebuild's new collection, not live yet
         self._owns_client = True  # False when it shares a live store's client
         self._name = physical or collection  # what requests name: the alias, or the new one
+        self.layout = layout or {}  # shards and replicas of collections this store creates
 
     @classmethod
     def connect(cls, settings: Settings) -> ClientStore:
@@ -779,7 +791,9 @@ class ClientStore(VectorStore):
                 f"cannot reach the Qdrant server at {settings.qdrant_url}: {exc}. "
                 "Check RAGDESK_QDRANT_URL and that the server is running"
             ) from exc
-        return cls(client, settings.collection, store_location(settings))
+        return cls(
+            client, settings.collection, store_location(settings), layout=cluster_layout(settings)
+        )
 
     def _aliases(self) -> dict[str, str]:
         return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
@@ -808,7 +822,11 @@ class ClientStore(VectorStore):
     def staging_of(cls, live: ClientStore) -> ClientStore:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         staged = cls(
-            live._client, live.collection, live.location, f"{live.collection}--gen-{stamp}"
+            live._client,
+            live.collection,
+            live.location,
+            f"{live.collection}--gen-{stamp}",
+            live.layout,
         )
         staged._owns_client = False
         return staged
@@ -844,6 +862,7 @@ class ClientStore(VectorStore):
             vectors_config={DENSE: m.VectorParams(size=embedder.dim, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             metadata=collection_meta(embedder),
+            **self.layout,
         )
         with warnings.catch_warnings():  # qdrant-client's local mode warns that it ignores them
             warnings.simplefilter("ignore", UserWarning)

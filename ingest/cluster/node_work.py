@@ -58,13 +58,15 @@ class NodeOutcome:
 class NodeWorker:
     """A Ray worker process's embedder and parser process, kept for all its files."""
 
-    def __init__(self, spec: EmbedSpec) -> None:
+    def __init__(self, spec: EmbedSpec, cpus: int = 1) -> None:
         settings = load_settings(
             embed_model=spec.model,
             embed_backend=spec.backend,
             embed_batch_size=spec.batch_size,
             embed_headers=spec.embed_headers,
         )
+        if settings.embed_threads == 0:  # "one per core": the cores Ray gave this task
+            settings = settings.model_copy(update={"embed_threads": cpus})
         self._spec = spec
         self.embedder = Embedder(settings, spec.backend)
         self._parsers = ParserPool(1, spec.parse_memory_bytes)
@@ -104,9 +106,10 @@ def process_file(job: ParseJob, data: bytes, spec: EmbedSpec) -> NodeOutcome:
     """The Ray task: one file on whichever node Ray chose (retried elsewhere if it dies)."""
     import ray
 
+    context = ray.get_runtime_context()
     worker = _workers.get(spec)
     if worker is None:
-        worker = _workers[spec] = NodeWorker(spec)
-    context = ray.get_runtime_context()
+        cpus = max(1, int(context.get_assigned_resources().get("CPU", 1)))
+        worker = _workers[spec] = NodeWorker(spec, cpus)
     node_ip = ray.util.get_node_ip_address()
     return worker.process(job, data, context.get_node_id(), node_ip)
