@@ -109,7 +109,8 @@ def one_run(corpus: Path, work: Path, builds: Path, address: str | None) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=Path, default=REPO.parent / "shared" / "docs")
+    shared = Path(os.environ.get("RAGDESK_SHARED_DIR", REPO.parent / "shared"))
+    parser.add_argument("--docs", type=Path, default=shared / "docs")
     parser.add_argument("--subset", type=int, default=16, help="every K-th document")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cpus", type=int, default=2, help="the Ray node's CPUs")
@@ -121,6 +122,8 @@ def main() -> None:
     try:
         chosen = make_corpus(args.docs, root, args.subset)
         corpus = root / "corpus"
+        if not chosen:
+            raise SystemExit(f"no documents under {args.docs} (--docs, or RAGDESK_SHARED_DIR)")
         print(f"{len(chosen)} files, load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus")
         Embedder(Settings(data_dir=root / "warm", embedder_dir=builds)).embed(["build"])
         results: dict[str, list[dict[str, float]]] = {"local": [], "ray": []}
