@@ -22,6 +22,7 @@ from ingest.cli_support import (
     QdrantUrlOption,
     reported_errors,
 )
+from ingest.cluster.connect import connect
 from ingest.pipeline import DEFAULT_RUN, IngestReport, RunOptions, run_ingest, run_rebuild
 from ingest.report import RichProgress, failures_table, summary_table
 from rag_core.access.group_map import load_group_map
@@ -41,6 +42,8 @@ def ingest_folder(
         return IngestReport(), EXIT_CONFIG
     if settings.acl_from_fs:
         load_group_map(settings.group_map_path)  # before the slow start: says what is missing
+    if settings.ray_address and not options.dry_run:
+        connect(settings.ray_address)  # an unreachable cluster: exit 2 before any work
     progress = RichProgress(console)
     try:
         report = _run(root, settings, progress, options)
@@ -109,6 +112,8 @@ def watch_folder(
         if report.failures or report.partial:
             console.print(failures_table(report))
 
+    if settings.ray_address:
+        connect(settings.ray_address)  # parsing and embedding go to the cluster
     if options.rebuild:  # once, at start, without downtime; then watch the new version
         ingest_folder(root, settings, console, options)
     port = serve_metrics(settings)
@@ -161,6 +166,15 @@ def ingest(
         ),
     ] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel parser processes.")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Parse and embed on this Ray cluster (HOST:6379, ray://HOST:10001, or auto); "
+            "this machine keeps the manifest and the writes. Env: RAGDESK_RAY_ADDRESS.",
+        ),
+    ] = None,
     json_summary: Annotated[
         Path | None, typer.Option(help="Also write the summary as JSON here.")
     ] = None,
@@ -183,6 +197,7 @@ def ingest(
             acl_from_fs=acl_from_fs,
             workers=workers,
             pdf_engine=pdf_engine,
+            ray_address=ray,
         )
         options = RunOptions(prune, dry_run, rebuild, json_summary)
         if watch:

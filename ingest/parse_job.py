@@ -75,6 +75,13 @@ def limit_process_memory(max_bytes: int) -> None:
     os.nice(5)
 
 
+def over_size_limit(size: int, max_file_bytes: int) -> str | None:
+    """Why a file is not read at all (checked before parsing, or before shipping it)."""
+    if size > max_file_bytes:
+        return f"file is {size / 1e6:,.0f} MB, over the {max_file_bytes / 1e6:,.0f} MB limit"
+    return None
+
+
 def ping() -> bool:
     return True
 
@@ -117,10 +124,9 @@ def run_parse_job(job: ParseJob) -> ParseResult:
 def _parse_into(job: ParseJob, result: ParseResult) -> None:
     started = time.perf_counter()
     size = job.path.stat().st_size
-    if size > job.max_file_bytes:
-        raise UnreadableDocument(
-            f"file is {size / 1e6:,.0f} MB, over the {job.max_file_bytes / 1e6:,.0f} MB limit"
-        )
+    too_large = over_size_limit(size, job.max_file_bytes)
+    if too_large:
+        raise UnreadableDocument(too_large)
     fmt = sniff_format(job.path, job.max_unzipped_bytes)
     if FORMATS[fmt].text_like and size > job.max_text_chars * 4:
         raise UnreadableDocument(  # checked before reading: a huge log never fills memory

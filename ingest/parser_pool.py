@@ -77,8 +77,11 @@ class ParserPool:
         self._executor = executor
         return True
 
-    def run(self, jobs: Iterable[ParseJob]) -> Generator[ParseResult, None, None]:
-        """Results in completion order, one per job."""
+    def run(
+        self, jobs: Iterable[ParseJob], keep: bool = False
+    ) -> Generator[ParseResult, None, None]:
+        """Results in completion order, one per job. `keep`: leave the processes running
+        for the next call (close() ends them)."""
         if self._workers and self._executor is None:
             self._start()
         if self._workers == 0:
@@ -123,7 +126,17 @@ class ParserPool:
                 elif isolate and not in_flight and all(a == 0 for _, a in queue):
                     isolate = False
         finally:
-            self._shutdown()
+            if not keep or in_flight:
+                self._shutdown()
+
+    def parse_one(self, job: ParseJob) -> ParseResult:
+        """One file in the kept parser process (a cluster node parses a file per task):
+        the same sandbox and crash rule as `run`, without a process start per file."""
+        (result,) = self.run([job], keep=True)
+        return result
+
+    def close(self) -> None:
+        self._shutdown()
 
     def _shutdown(self) -> None:
         if self._executor is not None:

@@ -9,6 +9,7 @@ A failed parse touches nothing: the previous version stays searchable.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -73,6 +74,8 @@ class IngestReport:
     seconds_write: float = 0.0
     dry_run: bool = False
     stopped: bool = False  # asked to stop (SIGTERM): files not reached wait for the next run
+    # on a Ray cluster (`--ray`): per node, its files, chunks, bytes, busy seconds and rates
+    nodes: dict[str, dict[str, float]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     partial: list[Failure] = field(default_factory=list)  # indexed, with parts left out
 
@@ -102,10 +105,13 @@ class _NoProgress:
 
 
 @dataclass(slots=True)
-class _Pending:
+class PendingFile:
+    """A parsed file waiting to be written (with its points once embedded elsewhere)."""
+
     result: ParseResult
     job: ParseJob
     previous: FileRecord | None
+    points: list[StoredPoint] | None = None
 
 
 def open_manifest(settings: Settings, store: VectorStore) -> Manifest:
@@ -333,14 +339,22 @@ def _process(
     progress: IngestProgress,
     stop: Callable[[], bool] | None = None,
 ) -> None:
+    progress.start(len(jobs), sum(job.size for job, _ in jobs))
+    if settings.ray_address:  # parse and embed on the cluster's nodes; write here
+        from ingest.cluster.dispatch import process_on_ray
+
+        def write(pending: Sequence[PendingFile]) -> None:
+            write_files(pending, store, manifest, report, progress)
+
+        process_on_ray(jobs, settings, embedder, report, progress, write, stop)
+        return
     previous_by_source = {job.source: prev for job, prev in jobs}
     job_by_source = {job.source: job for job, _ in jobs}
-    progress.start(len(jobs), sum(job.size for job, _ in jobs))
     pool = ParserPool(settings.workers, settings.parse_memory_mb << 20)
     results: Generator[ParseResult, None, None] | _Prefetch = pool.run(job for job, _ in jobs)
     if settings.workers and PREFETCH:  # parsers keep producing while this process embeds
         results = _Prefetch(results, depth=max(4, 4 * settings.workers))
-    pending: list[_Pending] = []
+    pending: list[PendingFile] = []
     pending_chunks = 0
     try:
         for result in results:
@@ -352,7 +366,7 @@ def _process(
                 progress.file_done(result.source, 0, failed=True, size=size)
                 continue
             job = job_by_source[result.source]
-            pending.append(_Pending(result, job, previous_by_source[result.source]))
+            pending.append(PendingFile(result, job, previous_by_source[result.source]))
             pending_chunks += len(result.chunks)
             if pending_chunks >= FLUSH_CHUNKS:
                 _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
@@ -421,7 +435,7 @@ class _Prefetch:
 
 
 def _write(
-    pending: Sequence[_Pending],
+    pending: Sequence[PendingFile],
     store: VectorStore,
     embedder: Embedder,
     manifest: Manifest,
@@ -439,12 +453,28 @@ def _write(
     report.chunks_embedded += len(chunks) - (embedder.stats.cache_hits - hits_before)
     report.embed_cache_hits += embedder.stats.cache_hits - hits_before
     report.seconds_embed += time.perf_counter() - embed_started
+    points_started = time.perf_counter()  # sparse vectors count as writing, as before
+    vectors = iter(zip(chunks, texts, dense, strict=True))
+    for item in pending:
+        item.points = [
+            StoredPoint.of(chunk, vector, sparse_document(text))
+            for chunk, text, vector in itertools.islice(vectors, len(item.result.chunks))
+        ]
+    report.seconds_write += time.perf_counter() - points_started
+    write_files(pending, store, manifest, report, progress)
 
+
+def write_files(
+    pending: Sequence[PendingFile],
+    store: VectorStore,
+    manifest: Manifest,
+    report: IngestReport,
+    progress: IngestProgress,
+) -> None:
+    """Embedded files into the index, in the crash-safe order: every new point first, then
+    each file's other versions deleted, then its manifest row."""
     write_started = time.perf_counter()
-    points = [
-        StoredPoint.of(chunk, vector, sparse_document(text))
-        for chunk, text, vector in zip(chunks, texts, dense, strict=True)
-    ]
+    points = [point for item in pending for point in item.points or ()]
     for batch in iter_batches(points, UPSERT_BATCH):
         store.upsert(batch)
     for item in pending:
@@ -469,7 +499,9 @@ def _write(
         report.partial.extend(Failure(job.source, note) for note in result.notes)
         progress.file_done(job.source, len(result.chunks), failed=False, size=job.size)
     report.chunks_written += len(points)
-    report.chunks_flagged += sum(1 for chunk in chunks if chunk.instruction_like)
+    report.chunks_flagged += sum(
+        1 for item in pending for chunk in item.result.chunks if chunk.instruction_like
+    )
     report.seconds_write += time.perf_counter() - write_started
 
 

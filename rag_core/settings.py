@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     )
     qdrant_url: str | None = Field(default=None, description="Qdrant server URL; wins over path.")
     qdrant_api_key: str | None = None
+    # Collections ragdesk creates on a Qdrant server: shards, copies of each shard, and the
+    # copies that must confirm a write (a 3-node cluster: e.g. 6, 2, 1; one server: 1, 1, 1).
+    qdrant_shards: int = Field(default=1, ge=1, le=1024)
+    qdrant_replication: int = Field(default=1, ge=1, le=32)
+    qdrant_write_consistency: int = Field(default=1, ge=1, le=32)
     collection: str = Field(default="documents", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     models_path: Path | None = Field(
         default=None, description="Folder of GGUF files (default: DATA_DIR/models)."
@@ -165,6 +170,18 @@ class Settings(BaseSettings):
     # Where the chat puts uploads when an ingestion worker owns all writes (its watched
     # folder); empty: the chat indexes uploads itself (single machine, embedded index).
     inbox_dir: Path | None = None
+
+    # Ingestion on a Ray cluster (`ingest --ray`, the watching worker too): its address
+    # ("HOST:6379" on a cluster node, "ray://HOST:10001" from outside); unset: this machine
+    # parses and embeds. This machine keeps discovery, the manifest and the writes.
+    ray_address: str | None = None
+    # Files sent to the cluster and not yet written back (0: two per CPU of the cluster),
+    # and their bytes at most (one larger file still goes alone): the driver's memory bound.
+    ray_in_flight: int = Field(default=0, ge=0, le=10_000)
+    ray_in_flight_mb: int = Field(default=512, ge=1)
+    # Runs of a file's task after its worker or node died (Ray retries it elsewhere); a
+    # file that kills its worker every time is then reported as failed.
+    ray_task_retries: int = Field(default=2, ge=0, le=10)
 
     # Retrieval: dense + sparse fused in Qdrant, then a relevance floor for refusals.
     retrieval_mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
@@ -284,6 +301,15 @@ class Settings(BaseSettings):
     def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self
+
+    @model_validator(mode="after")
+    def _consistency_within_replicas(self) -> Settings:
+        if self.qdrant_write_consistency > self.qdrant_replication:
+            raise ValueError(
+                "qdrant_write_consistency cannot exceed qdrant_replication (copies to confirm "
+                "a write > copies kept)"
+            )
         return self
 
     @model_validator(mode="after")

