@@ -43,8 +43,11 @@ class Settings(BaseSettings):
     # folder each collection was last ingested from.
     document_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
-    # Embedding: a packaged preset name or a path to a sentence-transformers model folder.
-    embed_model: str = "all-MiniLM-L6-v2"
+    # Embedding: a packaged preset (multilingual-e5-small, all-MiniLM-L6-v2), a path to a
+    # sentence-transformers model folder, or a hub id (downloaded once, where a network
+    # exists). auto: an existing collection keeps the model that built it, a new one gets
+    # multilingual-e5-small (questions in one language find passages in another).
+    embed_model: str = "auto"
     # torch only: the ONNX backends run one text per call (no padding), which is faster.
     embed_batch_size: int = Field(default=16, ge=1, le=512)
     # torch: its threads; ONNX: texts embedded at once, one thread each. 0 = one per core.
@@ -102,9 +105,9 @@ class Settings(BaseSettings):
     # (fewer prompt tokens, less for a small model to be distracted by); None keeps all.
     passage_margin: float | None = Field(default=0.15, ge=0, le=1)
 
-    min_relevance: float = Field(
-        default=0.30, description="Below this question/passage cosine: 'not found', no model call."
-    )
+    # Below this question/passage cosine: 'not found', no model call. Unset: the floor
+    # measured for the collection's embedder (rag_core/embedding/relevance.py).
+    min_relevance: float | None = Field(default=None, ge=-1, le=1)
 
     # Generation.
     llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
