@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # Where ONNX builds of the embedder are made on first use (default: MODELS_DIR/embedders).
     embedder_dir: Path | None = None
 
+    # Languages of the documents, for the lexical (BM25) side: stop words and stemmers
+    # (rag_core/sparse.py), e.g. "es,en"; "none": words as written. Fixed per collection
+    # (`ingest --rebuild` changes it); auto: a collection keeps its own, a new one gets en,es.
+    document_languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["auto"])
+
     # Chunking, in embedder tokens (the model window bounds chunk_tokens).
     chunk_tokens: int = Field(default=200, ge=32, le=8192)
     chunk_overlap: int = Field(default=30, ge=0, le=1024)
@@ -194,6 +199,24 @@ class Settings(BaseSettings):
     @classmethod
     def _list_from_csv(cls, value: object) -> object:
         return _split_groups(value)
+
+    @field_validator("document_languages", mode="before")
+    @classmethod
+    def _languages_from_csv(cls, value: object) -> object:
+        return _split_groups(value)
+
+    @field_validator("document_languages")
+    @classmethod
+    def _languages_known(cls, value: list[str]) -> list[str]:
+        from rag_core.sparse import parse_languages
+        from rag_core.types import ConfigurationError
+
+        if [v.lower() for v in value] in ([], ["auto"]):
+            return ["auto"]
+        try:
+            return list(parse_languages(value))
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("groups")
     @classmethod
