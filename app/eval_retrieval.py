@@ -17,6 +17,7 @@ from pathlib import Path
 from ingest.pipeline import run_ingest
 from rag_core.answering.retrieval import Retriever
 from rag_core.embedding.embedder import Embedder, embedder_for
+from rag_core.embedding.relevance import relevance_floor
 from rag_core.evaluation.ranking_metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
 from rag_core.store.base import SearchSpec
@@ -91,6 +92,7 @@ def score_runs(
     relevance of the top_k passages below min_relevance): every question here has an
     answer, so those are false refusals."""
     ndcg, r10, r100, mrr, latency, refused = [], [], [], [], [], []
+    floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
     for qid, question in dataset.queries.items():
         retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
         ranked: list[str] = []
@@ -105,7 +107,7 @@ def score_runs(
         mrr.append(mrr_at_k(ranked, relevant, 10))
         latency.append(retrieval.milliseconds)
         best = max((s.relevance for s in retrieval.sources[: settings.top_k]), default=0.0)
-        refused.append(float(best < settings.min_relevance))
+        refused.append(float(best < floor))
     return {
         "ndcg@10": round(mean(ndcg), 4),
         "recall@10": round(mean(r10), 4),

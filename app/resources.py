@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
-from rag_core.embedding.embedder import Embedder, backend_for
+from rag_core.embedding.embedder import Embedder, backend_for, model_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.observability.telemetry import serve_metrics
@@ -50,17 +50,20 @@ def get_store(settings: Settings) -> VectorStore:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def _load_embedder(config: EmbeddingSettings, backend: str, _settings: Settings) -> Embedder:
-    embedder = Embedder(_settings, backend)
+def _load_embedder(
+    config: EmbeddingSettings, model: str, backend: str, _settings: Settings
+) -> Embedder:
+    embedder = Embedder(_settings, backend, model)
     embedder.embed_query("warm-up")  # loads the model now, not during the first question
     return embedder
 
 
 def get_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
-    """The embedder for a collection (its meta): questions are embedded with the backend
-    that embedded its passages, which changes when a rebuild switches versions."""
+    """The embedder for a collection (its meta): questions are embedded with the model and
+    backend that embedded its passages, which change when a rebuild switches versions."""
     config = settings.embedding
-    return _load_embedder(config, backend_for(config, meta, query=True), settings)
+    model = model_for(config, meta, query=True)
+    return _load_embedder(config, model, backend_for(config, meta, query=True), settings)
 
 
 @st.cache_resource(show_spinner="Loading the answer model (the first start takes a minute)…")

@@ -27,12 +27,17 @@ from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
 from rag_core.access.group_map import load_group_map
 from rag_core.embedding.embedder import Embedder
-from rag_core.embedding.sparse import sparse_document
+from rag_core.embedding.sparse import languages_of, resolve_languages, sparse_document
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
 from rag_core.store.base import StoredPoint, VectorStore, iter_batches
 from rag_core.store.factory import open_staging
-from rag_core.store.schema import check_embed_headers, embed_headers_meta, ingest_meta
+from rag_core.store.schema import (
+    check_embed_headers,
+    embed_headers_meta,
+    ingest_meta,
+    sparse_languages_meta,
+)
 from rag_core.types import ConfigurationError, now_iso
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one embedding call
@@ -234,6 +239,7 @@ def _ingest_into(run: _Run, found: list[FoundFile], on_disk: set[str]) -> None:
     created = False if dry_run else store.ensure_schema(embedder.info)
     if not dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
+        _check_sparse_languages(store, settings.document_languages, created)
     manifest = open_manifest(settings, store)
     try:
         if created:
@@ -329,6 +335,14 @@ def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool)
     check_embed_headers(store.collection, store.meta(), embed_headers)
 
 
+def _check_sparse_languages(store: VectorStore, setting: list[str], created: bool) -> None:
+    """One collection, one way of making its terms: the languages it was created with."""
+    if created:
+        store.update_meta(sparse_languages_meta(resolve_languages(setting, None)))
+        return
+    resolve_languages(setting, store.meta())  # refuses an explicit other choice
+
+
 def _process(
     jobs: list[tuple[ParseJob, FileRecord | None]],
     settings: Settings,
@@ -346,7 +360,8 @@ def _process(
         def write(pending: Sequence[PendingFile]) -> None:
             write_files(pending, store, manifest, report, progress)
 
-        process_on_ray(jobs, settings, embedder, report, progress, write, stop)
+        languages = languages_of(store.meta())
+        process_on_ray(jobs, settings, embedder, languages, report, progress, write, stop)
         return
     previous_by_source = {job.source: prev for job, prev in jobs}
     job_by_source = {job.source: job for job, _ in jobs}
@@ -455,9 +470,10 @@ def _write(
     report.seconds_embed += time.perf_counter() - embed_started
     points_started = time.perf_counter()  # sparse vectors count as writing, as before
     vectors = iter(zip(chunks, texts, dense, strict=True))
+    languages = languages_of(store.meta())
     for item in pending:
         item.points = [
-            StoredPoint.of(chunk, vector, sparse_document(text))
+            StoredPoint.of(chunk, vector, sparse_document(text, languages))
             for chunk, text, vector in itertools.islice(vectors, len(item.result.chunks))
         ]
     report.seconds_write += time.perf_counter() - points_started

@@ -86,21 +86,24 @@ def process_on_ray(
     jobs: Sequence[tuple[ParseJob, FileRecord | None]],
     settings: Settings,
     embedder: Embedder,
+    languages: tuple[str, ...],
     report: IngestReport,
     progress: IngestProgress,
     write: Callable[[Sequence[PendingFile]], None],
     stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Parse and embed `jobs` on the cluster; `write` stores each batch of results."""
+    """Parse and embed `jobs` on the cluster; `write` stores each batch of results.
+    `languages`: the collection's, for its BM25 terms (made on the nodes)."""
     from ingest.pipeline import PendingFile
 
     assert settings.ray_address
     ray = connect(settings.ray_address)
     spec = EmbedSpec(
-        model=settings.embed_model,
+        model=embedder.name,  # resolved: `auto` means the collection's own
         backend=embedder.backend,
         batch_size=settings.embed_batch_size,
         embed_headers=settings.embed_headers,
+        languages=languages,
         parse_memory_bytes=settings.parse_memory_mb << 20,
     )
     task = ray.remote(NODE_TASK).options(

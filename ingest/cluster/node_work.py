@@ -36,6 +36,7 @@ class EmbedSpec:
     backend: str
     batch_size: int
     embed_headers: bool
+    languages: tuple[str, ...]  # the collection's, for its BM25 terms
     parse_memory_bytes: int
 
 
@@ -68,7 +69,7 @@ class NodeWorker:
         if settings.embed_threads == 0:  # "one per core": the cores Ray gave this task
             settings = settings.model_copy(update={"embed_threads": cpus})
         self._spec = spec
-        self.embedder = Embedder(settings, spec.backend)
+        self.embedder = Embedder(settings, spec.backend, spec.model)
         self._parsers = ParserPool(1, spec.parse_memory_bytes)
         self._scratch = Path(tempfile.mkdtemp(prefix="ragdesk-node-"))
 
@@ -91,7 +92,7 @@ class NodeWorker:
             embed_started = time.perf_counter()
             hits_before = self.embedder.stats.cache_hits
             outcome.dense = self.embedder.embed(texts)
-            outcome.sparse = [sparse_document(text) for text in texts]
+            outcome.sparse = [sparse_document(text, self._spec.languages) for text in texts]
             outcome.cache_hits = self.embedder.stats.cache_hits - hits_before
             outcome.encoded = len(texts) - outcome.cache_hits
             outcome.seconds_embed = time.perf_counter() - embed_started

@@ -26,6 +26,7 @@ from rag_core.answering.prompt import (
 )
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
+from rag_core.embedding.relevance import relevance_floor
 from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.generation.llm import ChatModel, GenerationStats
 from rag_core.observability import telemetry
@@ -132,6 +133,7 @@ class AnswerEngine:
             else None
         )
         self._gate = gate
+        self._floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
 
     def retrieve(
         self,
@@ -144,7 +146,7 @@ class AnswerEngine:
         """(search query, retrieval, refused) — no answer generation."""
         query = self.standalone_question(question, history, on_wait)
         retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
-        refused = retrieval.best_relevance < self._settings.min_relevance
+        refused = retrieval.best_relevance < self._floor
         return query, retrieval, refused
 
     def standalone_question(

@@ -7,7 +7,7 @@ The metadata keys are stored data: collections built by earlier versions must ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,9 @@ class MetaKey:
     MAX_TOKENS = "max_tokens"
     EMBED_BACKEND = "embed_backend"  # absent: made before backends (torch)
     EMBED_BUILD = "embed_build"  # absent: made before builds were recorded
+    EMBED_WEIGHTS = "embed_weights"  # absent: made before weights were recorded (before e5)
     SPARSE = "sparse"
+    SPARSE_LANGUAGES = "sparse_languages"  # absent: made before languages (English BM25)
     EMBED_HEADERS = "embed_headers"  # set by the first ingest into the collection
     LAST_INGEST = "last_ingest"
     ROOT = "root"  # the folder last ingested from: where the chat serves originals from
@@ -46,6 +48,7 @@ class CollectionMeta:
     max_tokens: int | None = None
     embed_backend: str | None = None
     embed_build: int | None = None
+    embed_weights: str | None = None
     embed_headers: bool | None = None
     last_ingest: str | None = None
     root: str | None = None
@@ -59,6 +62,7 @@ class CollectionMeta:
             max_tokens=meta.get(MetaKey.MAX_TOKENS),
             embed_backend=meta.get(MetaKey.EMBED_BACKEND),
             embed_build=meta.get(MetaKey.EMBED_BUILD),
+            embed_weights=meta.get(MetaKey.EMBED_WEIGHTS),
             embed_headers=meta.get(MetaKey.EMBED_HEADERS),
             last_ingest=meta.get(MetaKey.LAST_INGEST),
             root=meta.get(MetaKey.ROOT),
@@ -86,6 +90,7 @@ def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
         MetaKey.MAX_TOKENS: embedder.max_tokens,
         MetaKey.EMBED_BACKEND: embedder.backend,
         MetaKey.EMBED_BUILD: embedder.build,
+        MetaKey.EMBED_WEIGHTS: embedder.weights,
         MetaKey.SPARSE: SPARSE,
     }
 
@@ -119,11 +124,23 @@ def check_compatible(collection: str, meta: Mapping[str, Any], embedder: Embedde
             "vectors differ slightly, so a collection keeps one. Re-index with `ingest DIR "
             "--rebuild` (the chat keeps answering from the current index until it is done)"
         )
+    if found.embed_weights and embedder.weights and found.embed_weights != embedder.weights:
+        raise ConfigurationError(
+            f"collection {collection!r} was embedded with the weights {found.embed_weights}, "
+            f"and this embedder holds {embedder.weights}: their vectors differ, so a "
+            "collection keeps one. Re-index with `ingest DIR --rebuild` (the chat keeps "
+            "answering from the current index until it is done)"
+        )
 
 
 def embed_headers_meta(embed_headers: bool) -> dict[str, Any]:
     """What the first ingest into a new collection records about its vectors' text."""
     return {MetaKey.EMBED_HEADERS: embed_headers}
+
+
+def sparse_languages_meta(languages: Sequence[str]) -> dict[str, Any]:
+    """What the first ingest into a new collection records about its BM25 terms."""
+    return {MetaKey.SPARSE_LANGUAGES: list(languages)}
 
 
 def ingest_meta(ingested_at: str, root: str) -> dict[str, Any]:

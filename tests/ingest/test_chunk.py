@@ -93,3 +93,23 @@ def test_table_chunks_repeat_the_header_over_whole_rows(tmp_path: Path, embedder
             seen += numbers
     assert seen == [n for n, _ in travel.rows]  # every row once, in order, no overlap
     assert len({c.rows for c in chunks if c.section == "Travel"}) > 2
+
+
+def test_e5_chunks_are_sized_in_xlm_r_tokens_and_keep_their_spans(
+    e5_embedder: Embedder,
+) -> None:
+    """multilingual-e5's tokenizer (XLM-RoBERTa) sizes the chunks, accents and ñ included,
+    and every chunk still maps back to its exact text."""
+    sentence = (
+        "La compañía revisa cada año las políticas de contraseñas, y el año pasado añadió "
+        "la autenticación en dos pasos para todos los empleados. "
+    )
+    text = sentence * 60
+    doc = ParsedDocument(title="Políticas", blocks=[Block(text=text)], format="markdown")
+    chunker = Chunker(str(e5_embedder.model_path), 120, 20, e5_embedder.max_chunk_tokens)
+    chunks = chunker.chunk(doc, "p.md", "h", ["*"], "now")
+    count = token_counter(str(e5_embedder.model_path))
+    assert len(chunks) > 5
+    assert max(len(count(c.text)) for c in chunks) <= 120
+    for chunk in chunks:
+        assert text[chunk.char_start : chunk.char_end] == chunk.text

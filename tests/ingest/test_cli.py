@@ -50,7 +50,7 @@ def test_ingest_then_status(make_corpus: Callable[..., Path], tmp_path: Path) ->
     info = json.loads(status.stdout)
     assert {"files", "chunks", "per_source", "embedder", "last_ingest"} <= info.keys()
     assert info["files"] == 2 and info["chunks"] == report["chunks_written"]
-    assert info["embedder"] == "all-MiniLM-L6-v2" and info["last_ingest"]
+    assert info["embedder"] == "multilingual-e5-small" and info["last_ingest"]  # the default
     assert sum(info["per_source"].values()) == info["chunks"]
 
 
@@ -114,7 +114,12 @@ def test_kill_9_mid_run_then_rerun_repairs(
     settings = Settings(data_dir=data, workers=0)
     process = subprocess.Popen(
         [str(BIN / "ingest"), str(root)],
-        env={**os.environ, "RAGDESK_DATA_DIR": str(data), "RAGDESK_WORKERS": "1"},
+        env={
+            **os.environ,
+            "RAGDESK_DATA_DIR": str(data),
+            "RAGDESK_WORKERS": "1",
+            "RAGDESK_EMBED_MODEL": embedder.info.name,  # the re-run below embeds with it
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -148,6 +148,7 @@ def test_the_stored_metadata_keys_do_not_change() -> None:
     assert collection_meta(INT8) == {
         key: OLD_META[key]
         for key in ("schema_version", "embedder", "dim", "max_tokens", "embed_backend")
-    } | {"embed_build": 2, "sparse": "bm25"}
+    } | {"embed_build": 2, "embed_weights": INT8.weights, "sparse": "bm25"}
     names = {value for key, value in vars(MetaKey).items() if key.isupper()}
-    assert names == set(OLD_META)
+    # keys are only ever added: the weights and BM25 languages came with the e5 embedder
+    assert names == set(OLD_META) | {"embed_weights", "sparse_languages"}
