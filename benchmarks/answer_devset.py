@@ -58,10 +58,10 @@ def shared_docs() -> Path:
     return Path(os.environ.get("RAGDESK_SHARED_DIR", REPO.parent / "shared")) / "docs"
 
 
-def build_corpus(qa: Path, target: Path) -> Path:
+def build_corpus(qa: Path, target: Path, distractors: tuple[str, ...] = DISTRACTORS) -> Path:
     """Link the QA set's gold files and the distractors into one folder (relative paths
     kept, so a QA item's `source` is its path in the ingested collection)."""
-    names = {item.source for item in load_qa(qa) if item.source} | set(DISTRACTORS)
+    names = {item.source for item in load_qa(qa) if item.source} | set(distractors)
     for name in sorted(names):
         origin = next(
             (p for p in (shared_docs() / name, REPO / "data/eval/docs" / name) if p.is_file()),
