@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
+from rag_core.embedding.relevance import relevance_floor
 from rag_core.embeddings import Embedder
 from rag_core.metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.retrieval import Retriever
@@ -90,6 +91,7 @@ def score_runs(
     relevance of the top_k passages below min_relevance): every question here has an
     answer, so those are false refusals."""
     ndcg, r10, r100, mrr, latency, refused = [], [], [], [], [], []
+    floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
     for qid, question in dataset.queries.items():
         retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
         ranked: list[str] = []
@@ -104,7 +106,7 @@ def score_runs(
         mrr.append(mrr_at_k(ranked, relevant, 10))
         latency.append(retrieval.milliseconds)
         best = max((s.relevance for s in retrieval.sources[: settings.top_k]), default=0.0)
-        refused.append(float(best < settings.min_relevance))
+        refused.append(float(best < floor))
     return {
         "ndcg@10": round(mean(ndcg), 4),
         "recall@10": round(mean(r10), 4),

@@ -12,7 +12,8 @@ import streamlit as st
 from app.feedback import FeedbackLog
 from rag_core.admission import AnswerGate
 from rag_core.embed_backends import resolve_backend
-from rag_core.embeddings import Embedder, backend_of
+from rag_core.embedder_files import resolve_model_name
+from rag_core.embeddings import Embedder, backend_of, model_of
 from rag_core.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
 from rag_core.store import VectorStore, list_collections, open_store, store_location
@@ -47,20 +48,19 @@ def get_store(settings: Settings) -> VectorStore:
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def _load_embedder(key: str, backend: str, _settings: Settings) -> Embedder:
-    embedder = Embedder(_settings, backend)
+def _load_embedder(key: str, model: str, backend: str, _settings: Settings) -> Embedder:
+    embedder = Embedder(_settings, backend, model)
     embedder.embed_query("warm-up")  # loads the model now, not during the first question
     return embedder
 
 
 def get_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
-    """The embedder for a collection (its meta): questions are embedded with the backend
-    that embedded its passages, which changes when a rebuild switches versions."""
+    """The embedder for a collection (its meta): questions are embedded with the model and
+    backend that embedded its passages, which change when a rebuild switches versions."""
     backend = backend_of(meta) or resolve_backend(settings.embed_backend, None)
-    key = _key(
-        settings, "embed_model", "state_dir", "chunk_tokens", "embed_threads", "embedders_dir"
-    )
-    return _load_embedder(key, backend, settings)
+    model = model_of(meta) or resolve_model_name(settings.embed_model, None)
+    key = _key(settings, "state_dir", "chunk_tokens", "embed_threads", "embedders_dir")
+    return _load_embedder(key, model, backend, settings)
 
 
 MODEL_FIELDS = (

@@ -20,6 +20,7 @@ import os
 import random
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 from ingest.chunk import Chunker
@@ -497,7 +498,7 @@ def handwritten(corpus: dict[str, list[str]]) -> list[dict[str, object]]:
 
 def main() -> None:
     rng = random.Random(13)
-    path = resolve_embedder_path("all-MiniLM-L6-v2")
+    path = resolve_embedder_path("all-MiniLM-L6-v2", Path(tempfile.gettempdir()))
     window = model_window(str(path))
     chunker = Chunker(str(path), 200, 30, window)
     corpus = {name: chunks_of(chunker, name, fmt) for name, fmt in FILES.items()}

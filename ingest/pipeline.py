@@ -28,7 +28,7 @@ from rag_core.embeddings import Embedder
 from rag_core.group_map import load_group_map
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
-from rag_core.sparse import sparse_document
+from rag_core.sparse import languages_of, resolve_languages, sparse_document
 from rag_core.store import StoredPoint, VectorStore, iter_batches, open_staging
 from rag_core.types import ConfigurationError, now_iso
 
@@ -220,6 +220,7 @@ def _ingest_into(
     created = False if dry_run else store.ensure_schema(embedder.info)
     if not dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
+        _check_sparse_languages(store, settings.document_languages, created)
     manifest = open_manifest(settings, store)
     try:
         if created:
@@ -318,6 +319,14 @@ def _check_embed_headers(store: VectorStore, embed_headers: bool, created: bool)
             f"collection {store.collection!r} was built with RAGDESK_EMBED_HEADERS={stored}, "
             f"not {embed_headers}: use the same setting, or ingest into another --collection"
         )
+
+
+def _check_sparse_languages(store: VectorStore, setting: list[str], created: bool) -> None:
+    """One collection, one way of making its terms: the languages it was created with."""
+    if created:
+        store.update_meta({"sparse_languages": list(resolve_languages(setting, None))})
+        return
+    resolve_languages(setting, store.meta())  # refuses an explicit other choice
 
 
 def _process(
@@ -440,8 +449,9 @@ def _write(
     report.seconds_embed += time.perf_counter() - embed_started
 
     write_started = time.perf_counter()
+    languages = languages_of(store.meta())
     points = [
-        StoredPoint.of(chunk, vector, sparse_document(text))
+        StoredPoint.of(chunk, vector, sparse_document(text, languages))
         for chunk, text, vector in zip(chunks, texts, dense, strict=True)
     ]
     for batch in iter_batches(points, UPSERT_BATCH):

@@ -17,6 +17,7 @@ from typing import Any
 from rag_core import telemetry
 from rag_core.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.citations import Citation, cite
+from rag_core.embedding.relevance import relevance_floor
 from rag_core.llm import ChatModel, GenerationStats
 from rag_core.prompt import DEFAULT_WORDING, NOT_FOUND, Prompt, Wording, build_prompt, describe
 from rag_core.retrieval import Retrieval, Retriever, Source
@@ -125,6 +126,7 @@ class AnswerEngine:
             else None
         )
         self._gate = gate
+        self._floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
 
     def retrieve(
         self,
@@ -137,7 +139,7 @@ class AnswerEngine:
         """(search query, retrieval, refused) — no answer generation."""
         query = self.standalone_question(question, history, on_wait)
         retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
-        refused = retrieval.best_relevance < self._settings.min_relevance
+        refused = retrieval.best_relevance < self._floor
         return query, retrieval, refused
 
     def standalone_question(

@@ -2,7 +2,13 @@
 
 It runs on one of the backends of rag_core.embed_backends; the backend is part of the
 embedder's identity (`EmbedderInfo.backend`), of the cache's keys, and of what a collection
-records, because int8 vectors are close to torch's but not the same."""
+records, because int8 vectors are close to torch's but not the same. So is the model
+(`RAGDESK_EMBED_MODEL`, auto: a collection keeps the one that built it, a new one gets the
+multilingual default) and the weights it was made from.
+
+Models trained with prompts (multilingual-e5: "query: " / "passage: ") get them here:
+`embed` is for passages, `embed_query` for questions; `encode_uncached` takes the text as
+given."""
 
 from __future__ import annotations
 
@@ -17,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from rag_core.embed_backends import EXPORT_VERSION, LEGACY, load_onnx, resolve_backend
-from rag_core.embedder_files import resolve_embedder_path
+from rag_core.embedder_files import (
+    LEGACY_EMBEDDER,
+    model_prompts,
+    resolve_embedder_path,
+    resolve_model_name,
+    weights_identity,
+)
 from rag_core.embedding_cache import EmbeddingCache, text_key
 from rag_core.settings import Settings
 from rag_core.tokens import SPECIAL_TOKENS, model_window
@@ -34,12 +46,16 @@ class EmbedStats:
 class Embedder:
     """sentence-transformers on the CPU: torch, or onnxruntime on a local ONNX build.
 
-    `backend`: the one to use (a collection's recorded backend); None: the setting's, with
-    `auto` meaning the fastest (for a new collection)."""
+    `backend`, `model`: the ones to use (a collection's recorded ones); None: the
+    settings', `auto` meaning the fastest backend and the default model (a new collection)."""
 
-    def __init__(self, settings: Settings, backend: str | None = None) -> None:
-        self.model_path: Path = resolve_embedder_path(settings.embed_model)
+    def __init__(
+        self, settings: Settings, backend: str | None = None, model: str | None = None
+    ) -> None:
+        self.name = model or resolve_model_name(settings.embed_model, None)
+        self.model_path: Path = resolve_embedder_path(self.name, settings.embedders_dir)
         self.backend = backend or resolve_backend(settings.embed_backend, None)
+        self.prompts = model_prompts(self.name, self.model_path)
         self._threads = settings.embed_threads
         self._builds_dir = settings.embedders_dir
         self._model: Any = None  # loaded on first use: an unchanged re-run never needs it
@@ -48,24 +64,26 @@ class Embedder:
         dim = _declared_dimension(self.model_path) or self._torch_dimension()
         build = 0 if self.backend == LEGACY else EXPORT_VERSION
         self.info = EmbedderInfo(
-            name=settings.embed_model,
+            name=self.name,
             dim=int(dim),
             max_tokens=window,
             backend=self.backend,
             build=build,
+            weights=weights_identity(self.name, self.model_path),
         )
+        self._prompt_tokens = _prompt_tokens(self.model_path, self.prompts["passage"])
         if settings.chunk_tokens > self.max_chunk_tokens:
             raise ConfigurationError(
                 f"chunk_tokens={settings.chunk_tokens} does not fit the embedder window "
-                f"({window} tokens incl. {SPECIAL_TOKENS} special): use at most "
-                f"{self.max_chunk_tokens}"
+                f"({window} tokens incl. {SPECIAL_TOKENS} special and {self._prompt_tokens} "
+                f"of the passage prompt): use at most {self.max_chunk_tokens}"
             )
         self._batch_size = settings.embed_batch_size
         # torch keeps the cache file and keys it had before backends existed; an ONNX build's
         # keys name its export, so a new export never reuses an older one's vectors
         suffix = "" if self.backend == LEGACY else f"-{self.backend}"
-        self._key_name = settings.embed_model + (f"@{self.backend}#{build}" if suffix else "")
-        cache_file = settings.state_dir / f"embeddings-{_slug(settings.embed_model)}{suffix}.sqlite"
+        self._key_name = self.name + (f"@{self.backend}#{build}" if suffix else "")
+        cache_file = settings.state_dir / f"embeddings-{_slug(self.name)}{suffix}.sqlite"
         self._cache = EmbeddingCache(cache_file, self.info.dim)
         self.stats = EmbedStats()
 
@@ -106,10 +124,11 @@ class Embedder:
 
     @property
     def max_chunk_tokens(self) -> int:
-        return self.info.max_tokens - SPECIAL_TOKENS
+        """The longest passage (in tokens) the model sees whole, its prompt included."""
+        return self.info.max_tokens - SPECIAL_TOKENS - self._prompt_tokens
 
     def encode_uncached(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw model throughput (the benchmark's baseline): no cache, no dedup."""
+        """Raw model throughput (the benchmark's baseline): no cache, no dedup, no prompt."""
         vectors = self._load().encode(
             list(texts),
             batch_size=self._batch_size,
@@ -120,9 +139,11 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for texts, in order; each distinct text is encoded at most once ever."""
+        """Vectors for passages, in order; each distinct text is encoded at most once ever."""
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
+        prompt = self.prompts["passage"]
+        texts = [prompt + t for t in texts] if prompt else texts
         keys = [text_key(self._key_name, t) for t in texts]
         known = self._cache.get_many(list(dict.fromkeys(keys)))
         missing: dict[bytes, str] = {}
@@ -140,7 +161,8 @@ class Embedder:
         return np.stack([known[k] for k in keys])
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.encode_uncached([text])[0]
+        """The vector of a question (never cached: questions rarely repeat)."""
+        return self.encode_uncached([self.prompts["query"] + text])[0]
 
     def close(self) -> None:
         self._cache.close()
@@ -155,16 +177,32 @@ def backend_of(meta: dict[str, Any]) -> str | None:
     return str(meta.get("embed_backend") or LEGACY)
 
 
+def model_of(meta: dict[str, Any]) -> str | None:
+    """The embedder an existing collection's vectors were computed with (None: no collection)."""
+    if not meta:
+        return None
+    return str(meta.get("embedder") or LEGACY_EMBEDDER)
+
+
 def embedder_for(settings: Settings, meta: dict[str, Any]) -> Embedder:
     """The embedder to write a collection with (its meta; empty when it is new): `auto`
-    keeps the collection's backend; an explicit other one is refused by the collection."""
-    return Embedder(settings, resolve_backend(settings.embed_backend, backend_of(meta)))
+    keeps the collection's model and backend; an explicit other one is refused by the
+    collection."""
+    return Embedder(
+        settings,
+        resolve_backend(settings.embed_backend, backend_of(meta)),
+        resolve_model_name(settings.embed_model, model_of(meta)),
+    )
 
 
 def query_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
-    """The embedder to search a collection with: always the backend that built it, so the
-    question's vector is computed the way the passages' were."""
-    return Embedder(settings, backend_of(meta) or resolve_backend(settings.embed_backend, None))
+    """The embedder to search a collection with: always the model and backend that built
+    it, so the question's vector is computed the way the passages' were."""
+    return Embedder(
+        settings,
+        backend_of(meta) or resolve_backend(settings.embed_backend, None),
+        model_of(meta) or resolve_model_name(settings.embed_model, None),
+    )
 
 
 def _declared_dimension(model_path: Path) -> int | None:
@@ -178,6 +216,15 @@ def _declared_dimension(model_path: Path) -> int | None:
         return None
     value = pooling.get("word_embedding_dimension")
     return int(value) if value else None
+
+
+def _prompt_tokens(model_path: Path, prompt: str) -> int:
+    """How many of the window's tokens a prompt takes."""
+    if not prompt:
+        return 0
+    from rag_core.tokens import token_counter
+
+    return len(token_counter(str(model_path))(prompt.strip()))
 
 
 def _slug(name: str) -> str:

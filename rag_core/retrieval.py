@@ -17,7 +17,7 @@ import numpy as np
 
 from rag_core.embeddings import Embedder
 from rag_core.settings import Settings
-from rag_core.sparse import sparse_query
+from rag_core.sparse import languages_of, sparse_query
 from rag_core.store import Hit, QueryVectors, SearchSpec, VectorStore
 from rag_core.types import Payload
 
@@ -111,7 +111,8 @@ class Retriever:
         spec = spec or self.spec
         started = time.perf_counter()
         dense = self._embedder.embed_query(question)
-        query = QueryVectors(dense=dense, sparse=sparse_query(question))
+        sparse = sparse_query(question, languages_of(self._store.meta()))
+        query = QueryVectors(dense=dense, sparse=sparse)
         hits = self._store.search(query, k, groups, replace(spec, with_dense=True))
         sources = [_source(hit, dense) for hit in hits]
         return Retrieval(sources, (time.perf_counter() - started) * 1000, spec)

@@ -43,8 +43,11 @@ class Settings(BaseSettings):
     # folder each collection was last ingested from.
     document_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 
-    # Embedding: a packaged preset name or a path to a sentence-transformers model folder.
-    embed_model: str = "all-MiniLM-L6-v2"
+    # Embedding: a packaged preset (multilingual-e5-small, all-MiniLM-L6-v2), a path to a
+    # sentence-transformers model folder, or a hub id (downloaded once, where a network
+    # exists). auto: an existing collection keeps the model that built it, a new one gets
+    # multilingual-e5-small (questions in one language find passages in another).
+    embed_model: str = "auto"
     # torch only: the ONNX backends run one text per call (no padding), which is faster.
     embed_batch_size: int = Field(default=16, ge=1, le=512)
     # torch: its threads; ONNX: texts embedded at once, one thread each. 0 = one per core.
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     embed_backend: EmbedBackend = "auto"
     # Where ONNX builds of the embedder are made on first use (default: MODELS_DIR/embedders).
     embedder_dir: Path | None = None
+
+    # Languages of the documents, for the lexical (BM25) side: stop words and stemmers
+    # (rag_core/sparse.py), e.g. "es,en"; "none": words as written. Fixed per collection
+    # (`ingest --rebuild` changes it); auto: a collection keeps its own, a new one gets en,es.
+    document_languages: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["auto"])
 
     # Chunking, in embedder tokens (the model window bounds chunk_tokens).
     chunk_tokens: int = Field(default=200, ge=32, le=8192)
@@ -102,9 +110,9 @@ class Settings(BaseSettings):
     # (fewer prompt tokens, less for a small model to be distracted by); None keeps all.
     passage_margin: float | None = Field(default=0.15, ge=0, le=1)
 
-    min_relevance: float = Field(
-        default=0.30, description="Below this question/passage cosine: 'not found', no model call."
-    )
+    # Below this question/passage cosine: 'not found', no model call. Unset: the floor
+    # measured for the collection's embedder (rag_core/embedding/relevance.py).
+    min_relevance: float | None = Field(default=None, ge=-1, le=1)
 
     # Generation.
     llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
@@ -191,6 +199,24 @@ class Settings(BaseSettings):
     @classmethod
     def _list_from_csv(cls, value: object) -> object:
         return _split_groups(value)
+
+    @field_validator("document_languages", mode="before")
+    @classmethod
+    def _languages_from_csv(cls, value: object) -> object:
+        return _split_groups(value)
+
+    @field_validator("document_languages")
+    @classmethod
+    def _languages_known(cls, value: list[str]) -> list[str]:
+        from rag_core.sparse import parse_languages
+        from rag_core.types import ConfigurationError
+
+        if [v.lower() for v in value] in ([], ["auto"]):
+            return ["auto"]
+        try:
+            return list(parse_languages(value))
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("groups")
     @classmethod

@@ -143,6 +143,7 @@ def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
         "max_tokens": embedder.max_tokens,
         "embed_backend": embedder.backend,
         "embed_build": embedder.build,
+        "embed_weights": embedder.weights,
         "sparse": SPARSE,
     }
 
@@ -177,6 +178,14 @@ def check_compatible(collection: str, meta: dict[str, Any], embedder: EmbedderIn
             f"backend, and this ragdesk makes export {embedder.build}: their vectors differ "
             "slightly, so a collection keeps one. Re-index with `ingest DIR --rebuild` (the "
             "chat keeps answering from the current index until it is done)"
+        )
+    weights = meta.get("embed_weights")  # unrecorded by collections older than e5
+    if weights and embedder.weights and weights != embedder.weights:
+        raise ConfigurationError(
+            f"collection {collection!r} was embedded with the weights {weights}, and this "
+            f"embedder holds {embedder.weights}: their vectors differ, so a collection keeps "
+            "one. Re-index with `ingest DIR --rebuild` (the chat keeps answering from the "
+            "current index until it is done)"
         )
 
 

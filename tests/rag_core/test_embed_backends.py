@@ -12,6 +12,7 @@ from rag_core.embeddings import Embedder, backend_of, query_embedder
 from rag_core.settings import Settings
 from rag_core.types import ConfigurationError
 
+MINILM = "all-MiniLM-L6-v2"  # the session's `embedder`
 TEXTS = [
     "How do I renew my Kerberos ticket?",
     "Use kinit to obtain a new ticket-granting ticket.",
@@ -40,12 +41,12 @@ def test_int8_build_is_made_once_and_its_vectors_match_torch(
     build = onnx_build(embedder.model_path, "onnx-int8", embedder_builds)
     assert build.is_file() and "qint8" in build.name
     stamp = build.stat().st_mtime_ns
-    again = Embedder(Settings(data_dir=tmp_path, embedder_dir=embedder_builds))
+    again = Embedder(Settings(data_dir=tmp_path, embedder_dir=embedder_builds, embed_model=MINILM))
     assert np.allclose(again.encode_uncached(TEXTS), int8, atol=1e-5)
     assert build.stat().st_mtime_ns == stamp  # not rebuilt
     again.close()
 
-    torch = Embedder(Settings(data_dir=tmp_path, embed_backend="torch"))
+    torch = Embedder(Settings(data_dir=tmp_path, embed_backend="torch", embed_model=MINILM))
     reference = torch.encode_uncached(TEXTS)
     torch.close()
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
@@ -55,7 +56,7 @@ def test_int8_build_is_made_once_and_its_vectors_match_torch(
 
 
 def test_the_cache_is_kept_per_backend(tmp_path: Path, embedder_builds: Path) -> None:
-    settings = Settings(data_dir=tmp_path, embedder_dir=embedder_builds)
+    settings = Settings(data_dir=tmp_path, embedder_dir=embedder_builds, embed_model=MINILM)
     torch = Embedder(settings.model_copy(update={"embed_backend": "torch"}))
     torch.embed(TEXTS[:2])
     torch.close()
@@ -83,8 +84,15 @@ def test_the_onnx_export_is_the_same_model_with_its_attention_fused(
     assert ops.count("QAttention") == 6, sorted(set(ops))  # one per MiniLM layer
     assert "Where" not in ops and "IsNaN" not in ops  # transformers 5's mask glue is gone
 
-    fp32 = Embedder(Settings(data_dir=tmp_path, embed_backend="onnx", embedder_dir=embedder_builds))
-    torch = Embedder(Settings(data_dir=tmp_path, embed_backend="torch"))
+    fp32 = Embedder(
+        Settings(
+            data_dir=tmp_path,
+            embed_backend="onnx",
+            embedder_dir=embedder_builds,
+            embed_model=MINILM,
+        )
+    )
+    torch = Embedder(Settings(data_dir=tmp_path, embed_backend="torch", embed_model=MINILM))
     texts = [*TEXTS, "x", "A much longer passage. " * 60]  # one token, and one past the window
     exported, reference = fp32.encode_uncached(texts), torch.encode_uncached(texts)
     fp32.close()
