@@ -65,7 +65,14 @@ CORPUS_DISTRACTORS = (
 )
 
 # what decides the vectors: a change here needs its own collection
-INDEX_KEYS = ("embed_model", "embed_backend", "chunk_tokens", "chunk_overlap", "embed_headers")
+INDEX_KEYS = (
+    "embed_model",
+    "embed_backend",
+    "chunk_tokens",
+    "chunk_overlap",
+    "embed_headers",
+    "document_languages",
+)
 DEPTH = 50  # candidates looked at for the "within reach of a reranker" figure
 
 
@@ -290,7 +297,7 @@ def print_table(results: dict[str, Any]) -> None:
             f"{r['passages_mean']:.2f}",
             f"{r['retrieval_ms_p50']:.0f}",
         )
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":
