@@ -110,7 +110,7 @@ class Outcome:
     """One question's result; the aggregates below are computed from a list of these."""
 
     item: QaItem
-    refused_by: str  # "" (answered), "threshold" or "model"
+    refused_by: str  # "" (answered), "threshold", "model" or "unsupported" (citation check)
     withheld: bool  # the answer repeated a removed instruction and was withheld
     gold_cited: bool
     keyword_recall: float | None
@@ -186,6 +186,7 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         summary["false_refusals"] = {
             "threshold": sum(o.refused_by == "threshold" for o in answerable),
             "model": sum(o.refused_by == "model" for o in answerable),
+            "unsupported": sum(o.refused_by == "unsupported" for o in answerable),
         }
         summary["withheld"] = sum(o.withheld for o in answerable)
     checked = [ok for o in outcomes for ok in o.supported]
