@@ -15,6 +15,7 @@ is calibrated).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ class QaItem:
     pages: tuple[int, ...]
     keywords: tuple[str, ...]
     kind: str = "answerable"
+    # where the answer is inside the file: a few words quoted from it (files without pages),
+    # and the section heading that holds them (for the reader; the quote decides)
+    evidence: str = ""
+    section: str = ""
 
 
 def load_qa(path: Path) -> list[QaItem]:
@@ -49,6 +54,8 @@ def load_qa(path: Path) -> list[QaItem]:
                     pages=tuple(row.get("pages") or ()),
                     keywords=tuple(row.get("answer_keywords") or ()),
                     kind=row.get("kind") or ("answerable" if answerable else "unanswerable"),
+                    evidence=row.get("evidence") or "",
+                    section=row.get("section") or "",
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -64,6 +71,35 @@ def _matches(item: QaItem, source: str, page: int | None) -> bool:
     return any(abs(page - gold) <= 1 for gold in item.pages)
 
 
+def comparable(text: str) -> str:
+    """Lower case, typographic quotes as plain ones, runs of spaces as one: how a quote is
+    compared with a passage whatever the parser did with its whitespace."""
+    text = text.translate(_PLAIN_QUOTES).replace("\u00ad", "")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+_PLAIN_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def holds_gold(item: QaItem, source: str, page: int | None, text: str) -> bool:
+    """Is this passage the one that answers? Same file; then a PDF's gold page, or (files
+    without pages) the quoted evidence — whole, or either half of it (three words or more)
+    when a chunk boundary cuts through the quote."""
+    if not item.answerable or source != item.source:
+        return False
+    if item.pages:
+        return page in item.pages
+    if not item.evidence:
+        return True
+    passage = comparable(text)
+    words = comparable(item.evidence).split(" ")
+    half = len(words) // 2
+    parts = [" ".join(words)]
+    if half >= 3:  # a half of three words or more still names the place
+        parts += [" ".join(words[:half]), " ".join(words[half:])]
+    return any(part in passage for part in parts)
+
+
 def keyword_found(keyword: str, text: str) -> bool:
     """A keyword with alternatives ("two|2") is found when any of them is in the text."""
     lowered = text.lower()
@@ -75,7 +111,7 @@ class Outcome:
     """One question's result; the aggregates below are computed from a list of these."""
 
     item: QaItem
-    refused_by: str  # "" (answered), "threshold" or "model"
+    refused_by: str  # "" (answered), "threshold", "model" or "unsupported" (citation check)
     withheld: bool  # the answer repeated a removed instruction and was withheld
     gold_cited: bool
     keyword_recall: float | None
@@ -159,6 +195,7 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         summary["false_refusals"] = {
             "threshold": sum(o.refused_by == "threshold" for o in answerable),
             "model": sum(o.refused_by == "model" for o in answerable),
+            "unsupported": sum(o.refused_by == "unsupported" for o in answerable),
         }
         summary["withheld"] = sum(o.withheld for o in answerable)
     checked = [ok for o in outcomes for ok in o.supported]

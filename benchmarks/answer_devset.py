@@ -80,11 +80,16 @@ def shared_docs() -> Path:
     return Path(os.environ.get("RAGDESK_SHARED_DIR", REPO.parent / "shared")) / "docs"
 
 
-def build_corpus(qa: Path, target: Path, docs: Path | None = None) -> Path:
+def build_corpus(
+    qa: Path,
+    target: Path,
+    docs: Path | None = None,
+    distractors: tuple[str, ...] = DISTRACTORS,
+) -> Path:
     """Link the QA set's gold files, every document of `docs` and the distractors into one
     folder (relative paths kept, so a QA item's `source` is its path in the collection)."""
     roots = [shared_docs(), REPO / "data/eval/docs"] + ([docs] if docs else [])
-    names = {item.source for item in load_qa(qa) if item.source} | set(DISTRACTORS)
+    names = {item.source for item in load_qa(qa) if item.source} | set(distractors)
     if docs is not None:
         names |= {p.relative_to(docs).as_posix() for p in docs.rglob("*") if p.is_file()}
     for name in sorted(names):

@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     sparse_weight: float | None = Field(default=None, ge=0)
     prefetch: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=6, ge=1, le=50, description="Passages given to the model.")
+    # The first N candidates of the fused search re-scored by their sentence closest to the
+    # question (rag_core/answering/rerank.py), and the best top_k kept; 0 = off.
+    rerank_depth: int = Field(default=0, ge=0, le=200)
 
     # Passages whose relevance is this far below the best one are not given to the model
     # (fewer prompt tokens, less for a small model to be distracted by); None keeps all.

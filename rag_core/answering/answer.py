@@ -248,6 +248,9 @@ class AnswerEngine:
             telemetry.REFUSALS.labels("injection").inc()
         elif not answer.refused:
             self.verify(answer, prompt)
+            if answer.checks and not any(c.supported for c in answer.checks):
+                _withhold_unsupported(answer, prompt)
+                telemetry.REFUSALS.labels("unsupported").inc()
         stats.queued_ms += waited_ms
         _record_timings(answer, stats, prompt, started, prompt_ready, waited_ms)
         _observe(answer)
@@ -259,7 +262,7 @@ class AnswerEngine:
             return
         started = time.perf_counter()
         passages = {p.n: p.text for p in prompt.sources}
-        verification = self._checker.verify(answer.text, passages)
+        verification = self._checker.verify(answer.text, passages, answer.question)
         if verification.text != answer.text:  # re-cited: citations follow the new markers
             answer.text, answer.citations = cite(verification.text, prompt.sources)
         answer.checks = verification.checks
@@ -275,6 +278,14 @@ class AnswerEngine:
                 result = item
         assert result is not None
         return result
+
+
+def _withhold_unsupported(answer: Answer, prompt: Prompt) -> None:
+    """No cited sentence is backed by its passage: not an answer. Say "not found" and what
+    the passages given are about, so the reader knows where the search landed."""
+    about = list(dict.fromkeys(describe(p.source) for p in prompt.sources))[:3]
+    answer.text = f"{NOT_FOUND} The closest passages found are in: " + "; ".join(about) + "."
+    answer.citations, answer.refused, answer.refused_by = [], True, "unsupported"
 
 
 def _looks_like_follow_up(question: str) -> bool:

@@ -51,6 +51,7 @@ def assemble(
         store,
         embedder or query_embedder(settings, store.meta()),
         spec or search_spec(settings),
+        settings.rerank_depth,
     )
     engine = AnswerEngine(retriever, model, settings, gate, wording)
     return Answering(store, retriever, engine, model, audit_log(settings))

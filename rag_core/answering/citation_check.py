@@ -162,11 +162,13 @@ def names_in(claim: str) -> set[str]:
     return names
 
 
-def missing_facts(claim: str, passage: str) -> tuple[str, ...]:
-    """Numbers and names of the claim that the passage does not contain."""
-    have_numbers = numbers_in(passage)
+def missing_facts(claim: str, passage: str, given: str = "") -> tuple[str, ...]:
+    """Numbers and names of the claim that neither the passage nor `given` (the question:
+    "a 4 hour flight" applied to a rule on flights "under 6 hours") contain."""
+    known = f"{passage}\n{given}" if given else passage
+    have_numbers = numbers_in(known)
     missing = sorted(numbers_in(claim) - have_numbers)
-    lowered = passage.lower()
+    lowered = known.lower()
     for name in sorted(names_in(claim)):
         forms = {name.lower(), re.sub(r"(?<=[A-Z])s$", "", name).lower()}  # SSDs ~ SSD
         # a unit may follow its number ("16MB"): only a letter before the name is a new word
@@ -199,8 +201,9 @@ class SupportChecker:
         self._encoder = encoder
         self.threshold = threshold
 
-    def score_many(self, pairs: Sequence[tuple[str, str]]) -> list[Support]:
-        """Support of each (claim, passage), embedding every distinct text once."""
+    def score_many(self, pairs: Sequence[tuple[str, str]], given: str = "") -> list[Support]:
+        """Support of each (claim, passage), embedding every distinct text once; `given`:
+        what the asker stated (its numbers and names are not the passage's to back)."""
         if not pairs:
             return []
         claims = list(dict.fromkeys(claim for claim, _ in pairs))
@@ -215,15 +218,16 @@ class SupportChecker:
             dense = float(np.max(matrix @ claim_vectors[claim]))
             lexical = lexical_overlap(claim, passage)
             score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
-            results.append(Support(score, dense, lexical, missing_facts(claim, passage)))
+            results.append(Support(score, dense, lexical, missing_facts(claim, passage, given)))
         return results
 
     def score(self, claim: str, passage: str) -> Support:
         return self.score_many([(claim, passage)])[0]
 
-    def verify(self, answer: str, passages: Mapping[int, str]) -> Verification:
+    def verify(self, answer: str, passages: Mapping[int, str], question: str = "") -> Verification:
         """Check every cited sentence of `answer` against the passages it cites (numbered as
-        in the prompt); a sentence backed only by another given passage is re-cited to it."""
+        in the prompt); a sentence backed only by another given passage is re-cited to it.
+        The question's own numbers and names are taken as given."""
         cited_spans = []
         for start, end in split_sentences(answer):
             sentence = answer[start:end]
@@ -235,7 +239,7 @@ class SupportChecker:
             return Verification(answer, [])
         # first what each sentence cites; the other passages only for those that fail
         wanted = [(claim, n) for _, _, claim, numbers in cited_spans for n in numbers]
-        found = self.score_many([(c, passages[n]) for c, n in wanted])
+        found = self.score_many([(c, passages[n]) for c, n in wanted], question)
         scores = dict(zip(wanted, found, strict=True))
         failing = [
             (claim, n)
@@ -244,7 +248,7 @@ class SupportChecker:
             for n in passages
             if n not in numbers
         ]
-        found = self.score_many([(c, passages[n]) for c, n in failing])
+        found = self.score_many([(c, passages[n]) for c, n in failing], question)
         scores |= zip(failing, found, strict=True)
         pieces, checks, position = [], [], 0
         for start, end, claim, numbers in cited_spans:

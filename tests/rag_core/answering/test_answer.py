@@ -260,3 +260,31 @@ def test_a_made_up_sentence_is_flagged_and_a_miscited_one_recited(
     ]
     supported = {c["n"]: c["supported"] for c in data["citations"]}
     assert supported == {hotel: False, flights: True}  # one of the hotel sentences fails
+
+
+class UnbackedAnswer:
+    """A model fault injected: a fluent, cited answer that its passage does not back."""
+
+    name = "unbacked"
+    context_tokens = 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1
+
+    def stream_chat(
+        self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
+    ) -> Iterator[str]:
+        yield "The Kafka connector streams every key change to the topic etcd-events [1]."
+
+
+def test_a_wholly_unsupported_answer_is_not_shown_as_an_answer(
+    engine_parts: tuple[Settings, Retriever],
+) -> None:
+    """Issue 21: when the citation check backs none of the cited sentences, the reader gets
+    "not found" and where the search landed instead of the model's claim."""
+    settings, retriever = engine_parts
+    engine = AnswerEngine(retriever, UnbackedAnswer(), settings)  # type: ignore[arg-type]
+    answer = engine.ask("How can I stream etcd key changes into a Kafka topic?", ["*"])
+    assert answer.refused and answer.refused_by == "unsupported", answer.text
+    assert answer.text.startswith(NOT_FOUND) and "Kafka" not in answer.text
+    assert answer.sources[0].source in answer.text and not answer.citations

@@ -65,6 +65,16 @@ def test_changed_numbers_and_names_are_missing_facts(passages: dict[str, str]) -
     assert missing_facts("In Kubernetes the quota is 16MB.", quota) == ("Kubernetes",)
 
 
+def test_the_askers_own_numbers_and_names_are_given(passages: dict[str, str]) -> None:
+    """Applying a passage's rule to the asker's case repeats the case's facts: those are
+    the question's, not claims the passage must back."""
+    quota = passages["quota"]
+    claim = "For your 32MB database on Kubernetes, the default quota applies."
+    assert missing_facts(claim, quota) == ("32", "Kubernetes")
+    question = "Which quota applies to my 32MB database on Kubernetes?"
+    assert missing_facts(claim, quota, question) == ()
+
+
 def test_verify_recites_to_the_right_source_and_flags_the_rest(
     checker: SupportChecker, passages: dict[str, str]
 ) -> None:
