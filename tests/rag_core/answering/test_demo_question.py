@@ -1,7 +1,7 @@
-"""Issue 21's first-run case: the README's kind of question over data/sample, with the
-default embedder of a new collection (multilingual-e5-small), candidates re-scored by their
-closest sentence (RAGDESK_RERANK_DEPTH=30) and the packaged model `auto` falls back to
-(Qwen2.5-Coder 1.5B), through the whole answer path."""
+"""Issue 21's first-run case: the README's kind of question over data/sample, with what a
+new user runs: the default embedder of a new collection (multilingual-e5-small), default
+retrieval (no re-scoring) and the packaged model `auto` falls back to (Qwen2.5-Coder 1.5B),
+through the whole answer path."""
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ def sample_engine(
         data_dir=tmp_path_factory.mktemp("sample-data"),
         workers=0,
         embed_model="multilingual-e5-small",
-        rerank_depth=30,
     )
     store = EdgeStore(settings.qdrant_dir, settings.collection)
     report = run_ingest(SAMPLE, settings, store, e5_embedder)
