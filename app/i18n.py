@@ -55,12 +55,11 @@ def choose_language(setting: str) -> str:
 
 def language_switch() -> None:
     """English | Español, in the sidebar; a change re-runs the page in that language."""
-    st.segmented_control(
+    st.radio(
         _("Language"),
         LANGUAGES,
         format_func=NATIVE_NAMES.__getitem__,
         key=LANGUAGE_KEY,
-        selection_mode="single",
-        required=True,
+        horizontal=True,
         label_visibility="collapsed",
     )
