@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
-from app.i18n import N_, _
+from app.i18n import N_, _, bound_gettext
 from rag_core import telemetry
 from rag_core.audit import filter_audit, read_audit
 from rag_core.settings import Settings
@@ -27,7 +27,7 @@ def choose_view(user: User) -> str:
     return st.radio(
         _("Page"),
         [ASK, AUDIT, FEEDBACK, SERVICE],
-        format_func=_,
+        format_func=bound_gettext(),
         key="view",
         horizontal=True,
         label_visibility="collapsed",
@@ -56,10 +56,11 @@ def audit_page(settings: Settings, user: User) -> None:
     first = min(_day(e["at"]) for e in entries)
     names = sorted({e["user"] for e in entries})
     columns = st.columns([1, 1.3, 1.7])
+    everyone = _(EVERYONE)
     who = columns[0].selectbox(
         _("User"),
         [EVERYONE, *names],
-        format_func=lambda name: _(EVERYONE) if name == EVERYONE else name,
+        format_func=lambda name: everyone if name == EVERYONE else name,
         key="audit_user",
     )
     span = columns[1].date_input(_("Days (UTC)"), value=(first, today), key="audit_days")

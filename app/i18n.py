@@ -7,6 +7,8 @@ Streamlit run (the CLI, tests of helpers) `_` speaks the source language, Englis
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from rag_core.i18n import (
@@ -18,7 +20,7 @@ from rag_core.i18n import (
     translations,
 )
 
-__all__ = ["N_", "_", "choose_language", "language", "language_switch", "ngettext"]
+__all__ = ["N_", "_", "bound_gettext", "choose_language", "language", "language_switch", "ngettext"]
 
 LANGUAGE_KEY = "language"
 
@@ -39,6 +41,12 @@ def language() -> str:
 
 def _(message: str) -> str:
     return translations(language()).gettext(message)
+
+
+def bound_gettext() -> Callable[[str], str]:
+    """`_` fixed to this run's language, for a widget's format_func: Streamlit (and its
+    AppTest) may call that after the run."""
+    return translations(language()).gettext
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

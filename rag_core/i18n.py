@@ -81,7 +81,7 @@ def accept_language(header: str | None) -> list[str]:
     for index, part in enumerate((header or "").split(",")):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        match = re.search(r"q\s*=\s*([^\s;,]+)", params)
         if match:
             try:
                 quality = float(match.group(1))
