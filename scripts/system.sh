@@ -7,6 +7,7 @@
 #   antiword, catdoc, libreoffice-* legacy .doc/.xls/.ppt conversion (and making test files)
 #   acl                             getfacl/setfacl: permissions taken from the file share
 #   poppler-utils, imagemagick      rendering test scans
+#   fonts-dejavu-core               the font of the Spanish test scan
 #   cmake, g++, ninja-build         compiling llama-server (scripts/build-llama-server.sh)
 set -euo pipefail
 packages=(
@@ -15,7 +16,7 @@ packages=(
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa
   antiword catdoc libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
   acl
-  poppler-utils imagemagick
+  poppler-utils imagemagick fonts-dejavu-core
   cmake g++ ninja-build
 )
 missing=()
