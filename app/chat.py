@@ -178,7 +178,7 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
         st.text(entry.question)
     with st.chat_message("assistant"):
         if not context.model_available:
-            _, retrieval, _ = context.engine.retrieve(
+            _query, retrieval, _refused = context.engine.retrieve(
                 entry.question, context.groups, turns, context.top_k
             )
             entry.search_only = True
