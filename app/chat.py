@@ -11,11 +11,11 @@ import streamlit as st
 from app import rendering
 from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
-from app.i18n import N_, _
+from app.i18n import N_, _, language
 from rag_core.admission import ahead_message
 from rag_core.answer import Answer, AnswerEngine, Turn, source_json
 from rag_core.audit import AuditLog
-from rag_core.prompt import NOT_FOUND
+from rag_core.prompt import not_found
 from rag_core.retrieval import Source
 
 CLOSEST_SHOWN = 3
@@ -72,8 +72,9 @@ def render_answer(entry: ChatEntry, context: ChatContext) -> None:
         st.warning(_(SEARCH_ONLY_NOTE))
         _closest_passages(entry, answer.sources, context)
     elif answer.refused:
-        st.markdown(f"**{NOT_FOUND}**")
-        if answer.text != NOT_FOUND:  # withheld for following injected instructions
+        refusal = not_found(answer.language)  # the question's language, like the answer's
+        st.markdown(f"**{refusal}**")
+        if answer.text != refusal:  # withheld for following injected instructions
             st.markdown(answer.text)
         _closest_passages(entry, answer.sources, context)
     else:
@@ -195,10 +196,15 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
                 raise ReaderLeft("the reader left while waiting for an answer slot")
             if not shown or shown[-1] != ahead:
                 shown.append(ahead)
-                status.info(ahead_message(ahead))
+                status.info(ahead_message(ahead, language()))
 
         stream = context.engine.stream(
-            entry.question, context.groups, turns, context.top_k, on_wait=waiting
+            entry.question,
+            context.groups,
+            turns,
+            context.top_k,
+            on_wait=waiting,
+            fallback_language=language(),
         )
 
         def pieces() -> Iterator[str]:

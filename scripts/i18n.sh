@@ -13,8 +13,11 @@ locales="rag_core/locales"
   -o "$locales/ragdesk.pot" app rag_core ingest
 for language in es en; do
   if [ -f "$locales/$language/LC_MESSAGES/ragdesk.po" ]; then
+    # English is the source: its catalog stays empty (no guessed "fuzzy" look-alikes)
+    fuzzy=""
+    [ "$language" = en ] && fuzzy="--no-fuzzy-matching"
     "$pybabel" update -i "$locales/ragdesk.pot" -d "$locales" -D ragdesk -l "$language" \
-      --no-wrap --ignore-obsolete
+      --no-wrap --ignore-obsolete $fuzzy
   else
     "$pybabel" init -i "$locales/ragdesk.pot" -d "$locales" -D ragdesk -l "$language" --no-wrap
   fi
