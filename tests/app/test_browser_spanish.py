@@ -57,6 +57,8 @@ def test_spanish_browser_asks_in_spanish_and_gets_a_cited_spanish_answer(
         expect(page.get_by_role("button", name="Abrir politica-viajes.md").first).to_be_visible()
         written = answer.locator('[data-testid="stMarkdownContainer"]').first.inner_text()
         assert language_of(written, fallback="xx") == "es", written
+        # the run that re-renders the finished answer is over (no stale streamed copy left)
+        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=60_000)
         page.screenshot(path=str(OUTPUT / "chat-es.png"))
 
         page.get_by_text("English", exact=True).click()
