@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from app.i18n import LANGUAGE_KEY, N_, _, ngettext
 from rag_core.access.ldap_directory import DirectoryUnavailable, LdapDirectory
 from rag_core.access.users import User, find_user, local_user, verify_password
 from rag_core.settings import Settings
@@ -81,7 +82,7 @@ def directory(settings: Settings) -> LdapDirectory:
     return _directory(json.dumps([ldap, str(mapping), stamp], default=str), settings)
 
 
-DIRECTORY_DOWN = (
+DIRECTORY_DOWN = N_(
     "The company directory cannot be reached, so nobody can sign in right now. Try again in "
     "a few minutes; if this lasts, tell IT."
 )
@@ -95,8 +96,10 @@ def current_user(settings: Settings) -> User:
         name = request_headers().get(settings.auth_header, "").strip()
         if not name:
             st.error(
-                "You are not signed in: this page must be opened through the company portal. "
-                f"(No {settings.auth_header} header arrived from the reverse proxy.)"
+                _(
+                    "You are not signed in: this page must be opened through the company "
+                    "portal. (No {header} header arrived from the reverse proxy.)"
+                ).format(header=settings.auth_header)
             )
             st.stop()
         found = find_user(settings.users_path, name)
@@ -112,7 +115,7 @@ def _password_user(settings: Settings) -> User:
             session["last_seen"] = now
             return _rechecked(settings, session)
         sign_out()
-        st.session_state["sign_in_notice"] = "Your session expired. Please sign in again."
+        st.session_state["sign_in_notice"] = N_("Your session expired. Please sign in again.")
     _sign_in_form(settings)
     st.stop()
     raise AssertionError("unreachable")
@@ -129,12 +132,12 @@ def _rechecked(settings: Settings, session: dict) -> User:
     try:
         current = directory(settings).lookup(user.name)
     except RagdeskError as exc:
-        st.error(f"{DIRECTORY_DOWN} ({exc})")
+        st.error(f"{_(DIRECTORY_DOWN)} ({exc})")
         st.stop()
         raise AssertionError("unreachable") from exc
     if current is None:
         sign_out()
-        st.session_state["sign_in_notice"] = "Your account is no longer in the directory."
+        st.session_state["sign_in_notice"] = N_("Your account is no longer in the directory.")
         st.rerun()
     session.update(user=current, checked=time.time())
     return current
@@ -147,16 +150,16 @@ def _verify(settings: Settings, name: str, password: str) -> User | None:
 
 
 def _sign_in_form(settings: Settings) -> None:
-    st.title("Sign in")
+    st.title(_("Sign in"))
     if settings.auth == "ldap":
-        st.caption("With your company account: the same user name and password as on your PC.")
+        st.caption(_("With your company account: the same user name and password as on your PC."))
     notice = st.session_state.pop("sign_in_notice", None)
     if notice:
-        st.info(notice)
+        st.info(_(notice))
     with st.form("sign_in"):
-        name = st.text_input("User name", key="sign_in_name")
-        password = st.text_input("Password", type="password", key="sign_in_password")
-        submitted = st.form_submit_button("Sign in")
+        name = st.text_input(_("User name"), key="sign_in_name")
+        password = st.text_input(_("Password"), type="password", key="sign_in_password")
+        submitted = st.form_submit_button(_("Sign in"))
     if not submitted:
         return
     throttle = _throttle(settings.login_max_failures, settings.login_lockout_minutes)
@@ -165,20 +168,31 @@ def _sign_in_form(settings: Settings) -> None:
         keys.append(f"ip:{st.context.ip_address}")
     wait = max(throttle.retry_after(key) for key in keys)
     if wait > 0:
-        st.error(f"Too many failed sign-ins. Try again in {wait / 60:.0f} minute(s).")
+        minutes = max(round(wait / 60), 1)
+        st.error(
+            ngettext(
+                "Too many failed sign-ins. Try again in {n} minute.",
+                "Too many failed sign-ins. Try again in {n} minutes.",
+                minutes,
+            ).format(n=minutes)
+        )
         return
     try:
         user = _verify(settings, name.strip(), password)
     except DirectoryUnavailable as exc:
-        st.error(f"{DIRECTORY_DOWN} ({exc})")
+        st.error(f"{_(DIRECTORY_DOWN)} ({exc})")
         return
     except RagdeskError as exc:
-        st.error(f"Sign-in is not configured correctly: {exc}. Ask IT to fix the settings.")
+        st.error(
+            _("Sign-in is not configured correctly: {problem}. Ask IT to fix the settings.").format(
+                problem=exc
+            )
+        )
         return
     if user is None:
         for key in keys:
             throttle.failed(key)
-        st.error("Wrong user name or password.")
+        st.error(_("Wrong user name or password."))
         return
     for key in keys:
         throttle.succeeded(key)
@@ -188,6 +202,8 @@ def _sign_in_form(settings: Settings) -> None:
 
 
 def sign_out() -> None:
-    """Forget the user and everything they saw in this browser session."""
+    """Forget the user and everything they saw in this browser session (not the language
+    the reader chose)."""
     for key in list(st.session_state.keys()):
-        del st.session_state[key]
+        if key != LANGUAGE_KEY:
+            del st.session_state[key]

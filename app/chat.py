@@ -11,18 +11,19 @@ import streamlit as st
 from app import rendering
 from app.documents import OriginalFile, changed_since_indexed, original_file
 from app.feedback import FeedbackEntry, FeedbackLog
+from app.i18n import N_, _, language
 from rag_core.access.audit import AuditLog
 from rag_core.answering.answer import Answer, AnswerEngine, Turn, source_json
-from rag_core.answering.prompt import NOT_FOUND
+from rag_core.answering.prompt import not_found
 from rag_core.answering.retrieval import Source
 from rag_core.generation.admission import ahead_message
 
 CLOSEST_SHOWN = 3
-UNSUPPORTED_NOTE = (
+UNSUPPORTED_NOTE = N_(
     "Marked sentences (⚠) say something not found in the source they cite: check them "
     "against the passages below before relying on them."
 )
-SEARCH_ONLY_NOTE = "The answer model is unavailable, so here are the closest passages instead."
+SEARCH_ONLY_NOTE = N_("The answer model is unavailable, so here are the closest passages instead.")
 
 
 @dataclass(slots=True)
@@ -68,11 +69,12 @@ def render_answer(entry: ChatEntry, context: ChatContext) -> None:
     answer = entry.answer
     assert answer is not None
     if entry.search_only:
-        st.warning(SEARCH_ONLY_NOTE)
+        st.warning(_(SEARCH_ONLY_NOTE))
         _closest_passages(entry, answer.sources, context)
     elif answer.refused:
-        st.markdown(f"**{NOT_FOUND}**")
-        if answer.text != NOT_FOUND:  # withheld for following injected instructions
+        refusal = not_found(answer.language)  # the question's language, like the answer's
+        st.markdown(f"**{refusal}**")
+        if answer.text != refusal:  # withheld for following injected instructions
             st.markdown(answer.text)
         _closest_passages(entry, answer.sources, context)
     else:
@@ -82,7 +84,7 @@ def render_answer(entry: ChatEntry, context: ChatContext) -> None:
             rendering.answer_html(answer.text, entry.id, cited, flagged), unsafe_allow_html=True
         )
         if flagged:
-            st.caption(UNSUPPORTED_NOTE)
+            st.caption(_(UNSUPPORTED_NOTE))
         _sources(entry, answer, context)
     st.caption(rendering.timing_caption(answer.timings, answer.refused or entry.search_only))
     _feedback(entry, context)
@@ -90,24 +92,25 @@ def render_answer(entry: ChatEntry, context: ChatContext) -> None:
 
 def _sources(entry: ChatEntry, answer: Answer, context: ChatContext) -> None:
     if not answer.citations:
-        st.caption("The answer cites no source: check it against the passages below.")
+        st.caption(_("The answer cites no source: check it against the passages below."))
     else:
-        st.markdown("**Sources**")
+        st.markdown("**{}**".format(_("Sources")))
     snippets = {c.n: c.snippet for c in answer.citations}
     for n in snippets:
         _source_block(entry, n, answer.sources[n - 1], snippets[n], context)
     others = [n for n in range(1, len(answer.sources) + 1) if n not in snippets]
     if others:
-        with st.expander(f"Other passages the answer was written from ({len(others)})"):
+        label = _("Other passages the answer was written from ({n})").format(n=len(others))
+        with st.expander(label):
             for n in others:
                 _source_block(entry, n, answer.sources[n - 1], None, context)
 
 
 def _closest_passages(entry: ChatEntry, sources: list[Source], context: ChatContext) -> None:
     if not sources:
-        st.caption("No passage in this collection is related to the question.")
+        st.caption(_("No passage in this collection is related to the question."))
         return
-    st.markdown("Closest passages found (not relevant enough to answer from):")
+    st.markdown(_("Closest passages found (not relevant enough to answer from):"))
     for n, source in enumerate(sources[:CLOSEST_SHOWN], start=1):
         _source_block(entry, n, source, None, context)
 
@@ -118,12 +121,14 @@ def _source_block(
     st.markdown(rendering.source_html(entry.id, n, source, highlight), unsafe_allow_html=True)
     original = original_file(source.source, context.roots)
     if original is None:
-        st.caption("The original file is not available on this server.")
+        st.caption(_("The original file is not available on this server."))
         return
     if changed_since_indexed(original, source.file_hash):
-        st.caption("This file has changed since it was indexed: the download is the new version.")
+        st.caption(
+            _("This file has changed since it was indexed: the download is the new version.")
+        )
     st.download_button(
-        f"Open {original.name}",
+        _("Open {name}").format(name=original.name),
         data=_reader(original),
         file_name=original.name,
         mime=original.mime,
@@ -174,7 +179,7 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
         st.text(entry.question)
     with st.chat_message("assistant"):
         if not context.model_available:
-            _, retrieval, _ = context.engine.retrieve(
+            _query, retrieval, _refused = context.engine.retrieve(
                 entry.question, context.groups, turns, context.top_k
             )
             entry.search_only = True
@@ -182,7 +187,7 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
             entry.answer.timings["retrieval_ms"] = retrieval.milliseconds
             return
         status = st.empty()
-        status.caption("Searching the documents…")
+        status.caption(_("Searching the documents…"))
         results: list[Answer] = []
         shown: list[int] = []
 
@@ -191,10 +196,15 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
                 raise ReaderLeft("the reader left while waiting for an answer slot")
             if not shown or shown[-1] != ahead:
                 shown.append(ahead)
-                status.info(ahead_message(ahead))
+                status.info(ahead_message(ahead, language()))
 
         stream = context.engine.stream(
-            entry.question, context.groups, turns, context.top_k, on_wait=waiting
+            entry.question,
+            context.groups,
+            turns,
+            context.top_k,
+            on_wait=waiting,
+            fallback_language=language(),
         )
 
         def pieces() -> Iterator[str]:
@@ -211,7 +221,7 @@ def answer_live(entry: ChatEntry, previous: list[ChatEntry], context: ChatContex
             stream.close()
         entry.answer = results[0] if results else None
         if entry.answer is None:
-            entry.error = "The answer was interrupted. Please ask again."
+            entry.error = _("The answer was interrupted. Please ask again.")
 
 
 class ReaderLeft(Exception):

@@ -10,6 +10,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
+from app.i18n import _
 from rag_core.answering.retrieval import Source
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -42,7 +43,7 @@ def anchor(message_id: str, n: int) -> str:
 
 def unsupported_note(cited: Sequence[int]) -> str:
     """The tooltip of a flagged sentence: "not found in [2]" (or "[1], [3]")."""
-    return "not found in " + ", ".join(f"[{n}]" for n in cited)
+    return _("not found in {sources}").format(sources=", ".join(f"[{n}]" for n in cited))
 
 
 def _flag_unsupported(escaped: str, flagged: Sequence[tuple[str, Sequence[int]]]) -> str:
@@ -76,7 +77,8 @@ def answer_html(
         n = int(match.group(1))
         if n not in valid:
             return match.group(0)
-        return f'<a class="rd-cite" href="#{anchor(message_id, n)}" title="source {n}">[{n}]</a>'
+        title = html.escape(_("source {n}").format(n=n))
+        return f'<a class="rd-cite" href="#{anchor(message_id, n)}" title="{title}">[{n}]</a>'
 
     escaped = _flag_unsupported(html.escape(text, quote=False), unsupported)
     return _MARKER.sub(link, escaped).replace("\n", "<br>")
@@ -87,11 +89,11 @@ def where(source: Source) -> str:
     reader needs to find the passage."""
     parts = [source.source]
     if source.page:
-        parts[0] += f", page {source.page}"
+        parts[0] += _(", page {page}").format(page=source.page)
     if source.section:
         parts.append(source.section)
     if source.rows:
-        parts[-1] += f", rows {source.rows}"
+        parts[-1] += _(", rows {rows}").format(rows=source.rows)
     return " · ".join(parts)
 
 
@@ -130,10 +132,12 @@ def source_html(message_id: str, n: int, source: Source, highlight: str | None) 
 
 
 def timing_caption(timings: dict[str, float], refused: bool) -> str:
-    parts = [f"retrieval {timings.get('retrieval_ms', 0):.0f} ms"]
+    parts = [_("retrieval {ms:.0f} ms").format(ms=timings.get("retrieval_ms", 0))]
     if not refused and "time_to_first_token_ms" in timings:
-        parts.append(f"first token {timings['time_to_first_token_ms'] / 1000:.1f} s")
-        parts.append(f"{timings.get('tokens_per_s', 0):.1f} tokens/s")
+        first = timings["time_to_first_token_ms"] / 1000
+        parts.append(_("first token {s:.1f} s").format(s=first))
+        parts.append(_("{rate:.1f} tokens/s").format(rate=timings.get("tokens_per_s", 0)))
     if timings.get("queued_ms", 0) >= 100:
-        parts.append(f"waited {timings['queued_ms'] / 1000:.1f} s behind another question")
+        waited = timings["queued_ms"] / 1000
+        parts.append(_("waited {s:.1f} s behind another question").format(s=waited))
     return " · ".join(parts)

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from app.feedback import FeedbackLog
+from app.i18n import _
 from rag_core.embedding.embedder import Embedder, backend_for, model_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
@@ -49,7 +50,7 @@ def get_store(settings: Settings) -> VectorStore:
     return _open_store(where.location, where.collection, settings)
 
 
-@st.cache_resource(show_spinner="Loading the embedding model…")
+@st.cache_resource(show_spinner=False)
 def _load_embedder(
     config: EmbeddingSettings, model: str, backend: str, _settings: Settings
 ) -> Embedder:
@@ -63,16 +64,19 @@ def get_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
     backend that embedded its passages, which change when a rebuild switches versions."""
     config = settings.embedding
     model = model_for(config, meta, query=True)
-    return _load_embedder(config, model, backend_for(config, meta, query=True), settings)
+    backend = backend_for(config, meta, query=True)
+    with st.spinner(_("Loading the embedding model…")):  # shown only if it takes a while
+        return _load_embedder(config, model, backend, settings)
 
 
-@st.cache_resource(show_spinner="Loading the answer model (the first start takes a minute)…")
+@st.cache_resource(show_spinner=False)
 def _load_model(config: GenerationSettings, _settings: Settings) -> ChatModel:
     return load_chat_model(_settings)
 
 
 def get_model(settings: Settings) -> ChatModel:
-    return _load_model(settings.generation, settings)
+    with st.spinner(_("Loading the answer model (the first start takes a minute)…")):
+        return _load_model(settings.generation, settings)
 
 
 def model_info(model: ChatModel) -> ModelInfo:
@@ -120,19 +124,21 @@ def collections(settings: Settings) -> list[str]:
 def friendly(exc: Exception, settings: Settings) -> str:
     """One paragraph a non-technical user can act on (or pass to IT), never a traceback."""
     if isinstance(exc, StoreUnreachable):
-        return (
-            f"The document index (Qdrant server at {settings.qdrant_url}) cannot be reached. "
-            "Ask IT to check that the Qdrant service is running, or unset RAGDESK_QDRANT_URL "
-            "to use the built-in index."
-        )
+        return _(
+            "The document index (Qdrant server at {url}) cannot be reached. Ask IT to check "
+            "that the Qdrant service is running, or unset RAGDESK_QDRANT_URL to use the "
+            "built-in index."
+        ).format(url=settings.qdrant_url)
     if isinstance(exc, StoreUnavailable):
-        return f"The document index is not available right now: {exc}."
+        return _("The document index is not available right now: {problem}.").format(problem=exc)
     if isinstance(exc, ModelUnavailable):
-        return (
-            f"The answer model cannot be loaded: {exc}. Ask IT to set RAGDESK_LLM_MODEL to an "
-            "existing GGUF file or a preset (`ragdesk model list`). Searching still works: "
+        return _(
+            "The answer model cannot be loaded: {problem}. Ask IT to set RAGDESK_LLM_MODEL to "
+            "an existing GGUF file or a preset (`ragdesk model list`). Searching still works: "
             "you get the closest passages without a written answer."
-        )
+        ).format(problem=exc)
     if isinstance(exc, RagdeskError):
         return str(exc)
-    return f"Something went wrong ({type(exc).__name__}: {exc}). Please try again or tell IT."
+    return _("Something went wrong ({kind}: {problem}). Please try again or tell IT.").format(
+        kind=type(exc).__name__, problem=exc
+    )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import admin, auth, chat, rendering, resources, sidebar
+from app import admin, auth, chat, i18n, rendering, resources, sidebar
 from app.documents import document_roots
+from app.i18n import N_, _
 from ingest.watch import read_worker_status, worker_status_path
 from rag_core.access.users import User
 from rag_core.answering.assembly import assemble
@@ -16,7 +17,7 @@ from rag_core.answering.retrieval import search_spec
 from rag_core.settings import Settings, load_settings
 from rag_core.types import ConfigurationError
 
-TITLE = "Ask the documents"
+TITLE = N_("Ask the documents")
 
 
 def _stop_with(message: str) -> None:
@@ -28,20 +29,32 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ConfigurationError as exc:
-        _stop_with(f"ragdesk is not configured correctly: {exc}. Ask IT to fix the settings.")
+        i18n.choose_language("auto")  # the settings that name a language are what failed
+        _stop_with(
+            _("ragdesk is not configured correctly: {problem}. Ask IT to fix the settings.").format(
+                problem=exc
+            )
+        )
         raise  # unreachable: st.stop() ends the run
 
 
 def _who(user: User, settings: Settings) -> None:
     if settings.auth == "open":
         st.caption(
-            "Single-user mode: no sign-in; anyone who can open this page sees the same documents."
+            _(
+                "Single-user mode: no sign-in; anyone who can open this page sees the same "
+                "documents."
+            )
         )
         return
-    groups = ", ".join(user.groups) or "no groups"
-    role = ", admin" if user.admin else ""
-    st.caption(f"Signed in as **{user.name}** ({groups}{role})")
-    if settings.auth in ("password", "ldap") and st.button("Sign out", key="sign_out"):
+    groups = ", ".join(user.groups) or _("no groups")
+    role = _(", admin") if user.admin else ""
+    st.caption(
+        _("Signed in as **{name}** ({groups}{role})").format(
+            name=user.name, groups=groups, role=role
+        )
+    )
+    if settings.auth in ("password", "ldap") and st.button(_("Sign out"), key="sign_out"):
         auth.sign_out()
         st.rerun()
 
@@ -49,12 +62,15 @@ def _who(user: User, settings: Settings) -> None:
 def main() -> None:
     st.set_page_config(page_title="ragdesk", page_icon=":material/quick_reference_all:")
     base = _settings()
+    i18n.choose_language(base.language)
+    with st.sidebar:
+        st.title("ragdesk")
+        i18n.language_switch()
     resources.start_metrics(base)
     user = auth.current_user(base)
     conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
 
     with st.sidebar:
-        st.title("ragdesk")
         _who(user, base)
         view = admin.choose_view(user)
     if view == admin.AUDIT:
@@ -73,7 +89,7 @@ def main() -> None:
             _stop_with(resources.friendly(exc, base))
         collection = sidebar.pick_collection(available, base.collection)
         settings = base.model_copy(update={"collection": collection})
-        if st.button("New chat", icon=":material/add_comment:", width="stretch", key="new_chat"):
+        if st.button(_("New chat"), icon=":material/add_comment:", width="stretch", key="new_chat"):
             conversations[collection] = []
         try:
             store = resources.get_store(settings)
@@ -87,7 +103,7 @@ def main() -> None:
             model_error = resources.friendly(exc, settings)
         info = resources.model_info(model) if model else None
         chunks = sidebar.show_status(
-            store, info.label if info else "unavailable", info.production if info else None
+            store, info.label if info else _("unavailable"), info.production if info else None
         )
         sidebar.show_worker(read_worker_status(worker_status_path(settings, collection)))
         choices = sidebar.search_choices(settings)
@@ -97,15 +113,17 @@ def main() -> None:
             )
 
     st.html(rendering.STYLE)
-    st.title(TITLE)
+    st.title(_(TITLE))
     if model_error:
         st.error(model_error)
     elif info and info.notice:
         st.info(info.notice)
     if chunks == 0:
         st.info(
-            f"The collection “{collection}” has no documents yet. Add some with "
-            "“Add documents” in the sidebar, or ask IT to run `ingest FOLDER`."
+            _(
+                "The collection “{collection}” has no documents yet. Add some with "
+                "“Add documents” in the sidebar, or ask IT to run `ingest FOLDER`."
+            ).format(collection=collection)
         )
 
     spec = search_spec(
@@ -128,7 +146,7 @@ def main() -> None:
         chat.render_entry(entry, context)
 
     question = st.chat_input(
-        "Ask a question about the documents", disabled=chunks == 0, max_chars=2000
+        _("Ask a question about the documents"), disabled=chunks == 0, max_chars=2000
     )
     if question and question.strip():
         entry = chat.ChatEntry(question.strip(), collection, info.label if info else "search only")

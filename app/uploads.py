@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.i18n import _
 from ingest.acl_files import ACL_FILE
 from ingest.formats import FORMATS, labels
 from ingest.pipeline import IngestProgress, IngestReport, run_ingest
@@ -42,7 +43,9 @@ def accepted_formats() -> str:
     a file's bytes say what it is)."""
     scans = [row for row in FORMATS.values() if row.parser == "image"]
     documents = labels(row for row in FORMATS.values() if row not in scans)
-    return f"{', '.join(documents)}, or scans ({', '.join(labels(scans))})"
+    return _("{documents}, or scans ({scans})").format(
+        documents=", ".join(documents), scans=", ".join(labels(scans))
+    )
 
 
 def upload_root(settings: Settings, meta: dict[str, Any], collection: str) -> Path:

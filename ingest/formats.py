@@ -24,7 +24,7 @@ class Tool:
     packages: str
 
 
-TESSERACT = Tool("tesseract", "tesseract-ocr tesseract-ocr-eng")
+TESSERACT = Tool("tesseract", "tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ TESSERACT_MISSING = (
 
 @dataclass(frozen=True, slots=True)
 class OcrOptions:
-    languages: str = "eng"  # tesseract's -l: "eng", "eng+deu"; empty: OCR off
+    languages: str = "spa+eng"  # tesseract's -l: "eng", "spa+eng"; empty: OCR off
     dpi: int = 200  # PDF pages are rendered at this resolution
 
 

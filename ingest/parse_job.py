@@ -47,7 +47,7 @@ class ParseJob:
     max_unzipped_bytes: int = 512 << 20
     max_text_chars: int = 64 << 20
     timeout_s: int = 600
-    ocr_languages: str = "eng"  # tesseract languages for pages without text; "" = no OCR
+    ocr_languages: str = "spa+eng"  # tesseract languages for pages without text; "" = no OCR
     ocr_dpi: int = 200
 
 

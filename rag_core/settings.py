@@ -164,8 +164,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=64, description="Parse processes; 0 = in-process.")
     pdf_engine: PdfEngine = "pdfium"
     # OCR of scans (pages without a text layer, image files): tesseract's language codes
-    # joined by "+" (each needs its tesseract-ocr-LANG package); empty turns OCR off.
-    ocr_languages: str = Field(default="eng", pattern=r"^([A-Za-z_]+(\+[A-Za-z_]+)*)?$")
+    # joined by "+" (each needs its tesseract-ocr-LANG package); empty turns OCR off. Spanish
+    # first: tesseract reads accents and ñ only with spa, and English text reads as well.
+    ocr_languages: str = Field(default="spa+eng", pattern=r"^([A-Za-z_]+(\+[A-Za-z_]+)*)?$")
     # 200 read 99 % of a page's words, as well as 300, in half the time (2 cores).
     ocr_dpi: int = Field(default=200, ge=72, le=600, description="PDF pages rendered for OCR.")
     # Groups of each file from its POSIX owner group, mode bits and ACLs (mapped by the group
@@ -254,6 +255,10 @@ class Settings(BaseSettings):
     # Prometheus metrics on their own port (chat process and `ingest --watch`); unset: off.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+
+    # The chat's language: auto follows the browser's Accept-Language (else English); each
+    # reader can switch in the sidebar. Answers follow the language of each question.
+    language: Literal["auto", "en", "es"] = "auto"
 
     # Who is asking. open: single user, no sign-in (local quick start); password: users
     # file with bcrypt hashes; header: a reverse proxy's authenticated-user header; ldap:

@@ -3,20 +3,21 @@
 #   chromium                        the end-to-end browser tests (never a browser Playwright downloads)
 #   slapd, ldap-utils               a real LDAP directory for the sign-in tests (started by the tests)
 #   openssl                         the test directory's self-signed certificate (StartTLS/LDAPS)
-#   tesseract-ocr(-eng)             OCR of pages without a text layer
+#   tesseract-ocr(-eng, -spa)       OCR of pages without a text layer (English, Spanish)
 #   antiword, catdoc, libreoffice-* legacy .doc/.xls/.ppt conversion (and making test files)
 #   acl                             getfacl/setfacl: permissions taken from the file share
 #   poppler-utils, imagemagick      rendering test scans
+#   fonts-dejavu-core               the font of the Spanish test scan
 #   cmake, g++, ninja-build         compiling llama-server (scripts/build-llama-server.sh)
 #   nodejs (npm), unzip             scripts/helm.sh: helm from the npm registry (chart tests)
 set -euo pipefail
 packages=(
   chromium
   slapd ldap-utils openssl
-  tesseract-ocr tesseract-ocr-eng
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa
   antiword catdoc libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
   acl
-  poppler-utils imagemagick
+  poppler-utils imagemagick fonts-dejavu-core
   cmake g++ ninja-build
   nodejs unzip
 )

@@ -16,23 +16,26 @@ from typing import Any
 
 from rag_core.answering.citation_check import SentenceCheck, SupportChecker
 from rag_core.answering.citations import Citation, cite
+from rag_core.answering.language import language_of
 from rag_core.answering.prompt import (
     DEFAULT_WORDING,
-    NOT_FOUND,
+    REFUSALS,
     Prompt,
     Wording,
     build_prompt,
     describe,
+    not_found,
 )
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
 from rag_core.embedding.relevance import relevance_floor
 from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.generation.llm import ChatModel, GenerationStats
+from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
 from rag_core.observability import telemetry
 from rag_core.settings import Settings
 
-INJECTION_REFUSAL = (
+INJECTION_REFUSAL = N_(
     "The passages found contain text that tries to instruct the assistant, and the draft "
     "answer followed it, so it was withheld. Please read the sources below directly."
 )
@@ -57,6 +60,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
+    language: str = SOURCE_LANGUAGE  # the question's, so the answer's and its messages'
     # who refused: "threshold" (nothing relevant enough, no model call) or "model" (it
     # said "not found" although passages were given); different causes, different fixes
     refused_by: str | None = None
@@ -94,6 +98,7 @@ class Answer:
             "sources": [source_json(n, s) for n, s in enumerate(self.sources, start=1)],
             "refused": self.refused,
             "refused_by": self.refused_by,
+            "language": self.language,
             "search_query": self.search_query,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
@@ -185,21 +190,27 @@ class AnswerEngine:
         history: Sequence[Turn] = (),
         k: int | None = None,
         on_wait: WaitCallback | None = None,
+        fallback_language: str = SOURCE_LANGUAGE,
     ) -> Iterator[str | Answer]:
         """Pieces of the answer as they are written, then the `Answer`. With a gate, the
         model part waits for a slot (`on_wait` hears how many answers are ahead); closing
-        this generator early (a reader who left) frees the slot at once."""
+        this generator early (a reader who left) frees the slot at once. The answer and
+        its messages are in the question's language (`fallback_language`, the reader's
+        interface language, when the question is too short to tell)."""
         started = time.perf_counter()
         telemetry.QUESTIONS.inc()
+        language = language_of(question, fallback_language)
+        _ = translator(language)
         query, retrieval, refused = self.retrieve(question, groups, history, k, on_wait)
         answer = Answer(question=question, search_query=query, sources=retrieval.sources)
+        answer.language = language
         answer.timings["retrieval_ms"] = retrieval.milliseconds
         telemetry.RETRIEVAL_SECONDS.observe(retrieval.milliseconds / 1000)
         if refused or self._model is None:
             telemetry.REFUSALS.labels("not_found").inc()
             answer.refused = True
             answer.refused_by = "threshold" if refused else "no model"
-            answer.text = NOT_FOUND
+            answer.text = not_found(language)
             answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield answer.text
             yield answer
@@ -214,6 +225,7 @@ class AnswerEngine:
             self._settings.answer_tokens,
             self._settings.passage_margin,
             self._wording,
+            language,
         )
         answer.sources = [p.source for p in prompt.sources]
         stats = GenerationStats()
@@ -227,8 +239,10 @@ class AnswerEngine:
                 ):
                     if lease is not None and lease.expired():
                         raise AnswerTimeout(
-                            f"the answer took longer than {self._settings.answer_timeout_s:.0f} "
-                            "s and was stopped; please ask again"
+                            _(
+                                "The answer took longer than {seconds:.0f} s and was stopped. "
+                                "Please ask again."
+                            ).format(seconds=self._settings.answer_timeout_s)
                         )
                     pieces.append(piece)
                     yield piece
@@ -240,11 +254,11 @@ class AnswerEngine:
         answer.text, answer.citations = cite(raw, prompt.sources)
         answer.refused = _is_not_found(answer.text)
         if answer.refused:  # includes a model that produced nothing usable
-            answer.text, answer.citations, answer.refused_by = NOT_FOUND, [], "model"
+            answer.text, answer.citations, answer.refused_by = not_found(language), [], "model"
             telemetry.REFUSALS.labels("model").inc()
         answer.flagged_injection = _followed_injection(answer.text, prompt, question)
         if answer.flagged_injection:
-            answer.text, answer.citations = INJECTION_REFUSAL, []
+            answer.text, answer.citations = _(INJECTION_REFUSAL), []
             telemetry.REFUSALS.labels("injection").inc()
         elif not answer.refused:
             self.verify(answer, prompt)
@@ -262,7 +276,7 @@ class AnswerEngine:
             return
         started = time.perf_counter()
         passages = {p.n: p.text for p in prompt.sources}
-        verification = self._checker.verify(answer.text, passages, answer.question)
+        verification = self._checker.verify(answer.text, passages, answer.language, answer.question)
         if verification.text != answer.text:  # re-cited: citations follow the new markers
             answer.text, answer.citations = cite(verification.text, prompt.sources)
         answer.checks = verification.checks
@@ -271,9 +285,15 @@ class AnswerEngine:
     def _slot(self, on_wait: WaitCallback | None) -> AbstractContextManager[Lease | None]:
         return self._gate.slot(on_wait) if self._gate is not None else nullcontext()
 
-    def ask(self, question: str, groups: Sequence[str], history: Sequence[Turn] = ()) -> Answer:
+    def ask(
+        self,
+        question: str,
+        groups: Sequence[str],
+        history: Sequence[Turn] = (),
+        fallback_language: str = SOURCE_LANGUAGE,
+    ) -> Answer:
         result = None
-        for item in self.stream(question, groups, history):
+        for item in self.stream(question, groups, history, fallback_language=fallback_language):
             if isinstance(item, Answer):
                 result = item
         assert result is not None
@@ -283,21 +303,29 @@ class AnswerEngine:
 def _withhold_unsupported(answer: Answer, prompt: Prompt) -> None:
     """No cited sentence is backed by its passage: not an answer. Say "not found" and what
     the passages given are about, so the reader knows where the search landed."""
-    about = list(dict.fromkeys(describe(p.source) for p in prompt.sources))[:3]
-    answer.text = f"{NOT_FOUND} The closest passages found are in: " + "; ".join(about) + "."
+    _ = translator(answer.language)
+    about = list(dict.fromkeys(describe(p.source, _) for p in prompt.sources))[:3]
+    closest = _("The closest passages found are in: {places}.").format(places="; ".join(about))
+    answer.text = f"{not_found(answer.language)} {closest}"
     answer.citations, answer.refused, answer.refused_by = [], True, "unsupported"
 
 
 def _looks_like_follow_up(question: str) -> bool:
     words = re.findall(r"\w+", question.lower())
     pronouns = {"it", "its", "that", "this", "those", "these", "they", "them", "there", "he", "she"}
+    pronouns |= {"eso", "esto", "ese", "esa", "esos", "esas", "ello", "ellos", "ellas", "allí"}
     starts = ("and ", "what about", "how about", "also", "then ", "but ", "same ")
+    starts += ("y ", "¿y ", "¿qué hay de", "también", "entonces", "pero ", "¿pero ")
     return len(words) <= 6 or bool(pronouns & set(words)) or question.lower().startswith(starts)
 
 
 def _is_not_found(text: str) -> bool:
+    """The model's refusal, in any language it was told to refuse in."""
     core = re.sub(r"\W+", " ", text.lower()).strip()
-    return core.startswith(re.sub(r"\W+", " ", NOT_FOUND.lower()).strip()) or not core
+    refusals = {re.sub(r"\W+", " ", not_found(lang).lower()).strip() for lang in LANGUAGES}
+    if not core or any(core.startswith(refusal) for refusal in refusals):
+        return True
+    return any(pattern.match(core) for pattern in REFUSALS.values())
 
 
 def _followed_injection(text: str, prompt: Prompt, question: str) -> bool:

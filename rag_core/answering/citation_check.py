@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +21,13 @@ from typing import Protocol
 import numpy as np
 
 from rag_core.answering.citations import MARKER
+from rag_core.answering.function_words import (
+    ALL_NUMBER_WORDS,
+    not_names,
+    number_words,
+    stop_words,
+)
+from rag_core.i18n import SOURCE_LANGUAGE
 
 DENSE_WEIGHT = 0.5  # fixed a priori: the labelled set tunes only the threshold
 DEFAULT_THRESHOLD = 0.7  # `ragdesk eval support` on data/eval/support-pairs.jsonl
@@ -28,28 +36,8 @@ DEFAULT_THRESHOLD = 0.7  # `ragdesk eval support` on data/eval/support-pairs.jso
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*(?=\s|$)|\n+")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'’.+-]*[A-Za-z0-9]|[A-Za-z]")
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve".split()
-    )
-} | {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100"}
-_STOP = frozenset(
-    """a an the and or but nor of to in on at by for with from into onto over under about as
-    is are was were be been being am do does did done have has had having it its this that
-    these those there here their they them he she his her we our you your i me my not no can
-    could will would shall should may might must also than then so such very more most any
-    all each both some which what when where who whom whose how why if else while because
-    only just own same other out up down off again further once one per via eg ie etc use
-    used using uses""".split()
-)
-# capitalised words that are not names of anything
-_NOT_NAMES = frozenset(
-    "The A An In On At If It Its This That These Those There For To Of And Or But With By "
-    "As When Where What Which Who How Why Yes No Note Also However See You Your We Our I "
-    "Each Every All Any Some Both Then Thus Use Using".split()
-)
+# a word: letters of any alphabet (accents, ñ), digits and _ ' ’ . + - inside
+_WORD = re.compile(r"[^\W\d_](?:[\w'’.+-]*[^\W_])?")
 
 
 class SentenceEncoder(Protocol):
@@ -130,59 +118,71 @@ def claim_of(sentence: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 def _stem(word: str) -> str:
-    word = word.lower().strip("'’.-")
-    return word[:5] if len(word) > 5 else word  # reimbursed ~ reimbursement
+    word = _unaccented(word.lower().strip("'’.-"))
+    return word[:5] if len(word) > 5 else word  # reimbursed ~ reimbursement, política ~ politicas
 
 
-def content_terms(text: str) -> set[str]:
+def content_terms(text: str, language: str = SOURCE_LANGUAGE) -> set[str]:
+    """The text's words that carry a claim, stemmed (`language`'s grammar words left out)."""
+    stop, numbers = stop_words(language), number_words(language)
     return {
         _stem(w)
         for w in _WORD.findall(text)
-        if len(w) > 1 and w.lower() not in _STOP and w.lower() not in _NUMBER_WORDS
+        if len(w) > 1 and w.lower() not in stop and w.lower() not in numbers
     }
 
 
-def numbers_in(text: str) -> set[str]:
+def numbers_in(text: str, words: Mapping[str, str] | None = None) -> set[str]:
+    """Digits, and number words of `words` (default English's; a claim: its language's,
+    a passage: any language's)."""
+    words = number_words(SOURCE_LANGUAGE) if words is None else words
     found = {n.replace(",", "") for n in _NUMBER.findall(MARKER.sub(" ", text))}
-    words = {_NUMBER_WORDS[w.lower()] for w in _WORD.findall(text) if w.lower() in _NUMBER_WORDS}
-    return found | (words - {"1", "0"})  # "one of", "no one": not quantities
+    spelled = {words[w.lower()] for w in _WORD.findall(text) if w.lower() in words}
+    return found | (spelled - {"1", "0"})  # "one of", "no one": not quantities
 
 
-def names_in(claim: str) -> set[str]:
+def names_in(claim: str, language: str = SOURCE_LANGUAGE) -> set[str]:
     """Capitalised words after the first, and identifiers (CamelCase, with _ . or digits)."""
+    plain = not_names(language)
     words = _WORD.findall(claim)
     names = set()
     for i, word in enumerate(words):
         word = re.sub(r"['’]s$", "", word)
         identifier = bool(re.search(r"[a-z][A-Z]|_|\w\.\w|[A-Za-z]\d", word))
-        capitalised = word[0].isupper() and i > 0 and word not in _NOT_NAMES and len(word) > 1
+        capitalised = word[0].isupper() and i > 0 and word not in plain and len(word) > 1
         if identifier or capitalised:
             names.add(word)
     return names
 
 
-def missing_facts(claim: str, passage: str, given: str = "") -> tuple[str, ...]:
-    """Numbers and names of the claim that neither the passage nor `given` (the question:
-    "a 4 hour flight" applied to a rule on flights "under 6 hours") contain."""
+def missing_facts(
+    claim: str, passage: str, language: str = SOURCE_LANGUAGE, given: str = ""
+) -> tuple[str, ...]:
+    """Numbers and names of the claim (in `language`) that neither the passage nor `given`
+    (the question: "a 4 hour flight" applied to a rule on flights "under 6 hours") contain."""
     known = f"{passage}\n{given}" if given else passage
-    have_numbers = numbers_in(known)
-    missing = sorted(numbers_in(claim) - have_numbers)
+    have_numbers = numbers_in(known, ALL_NUMBER_WORDS)
+    missing = sorted(numbers_in(claim, number_words(language)) - have_numbers)
     lowered = known.lower()
-    for name in sorted(names_in(claim)):
+    for name in sorted(names_in(claim, language)):
         forms = {name.lower(), re.sub(r"(?<=[A-Z])s$", "", name).lower()}  # SSDs ~ SSD
         # a unit may follow its number ("16MB"): only a letter before the name is a new word
-        bounded = (rf"(?<![a-z_]){re.escape(f)}(?![a-z0-9_])" for f in forms)
+        bounded = (rf"(?<![^\W\d]){re.escape(f)}(?!\w)" for f in forms)
         if not any(re.search(pattern, lowered) for pattern in bounded):
             missing.append(name)
     return tuple(missing)
 
 
-def lexical_overlap(claim: str, passage: str) -> float:
-    terms = content_terms(claim)
+def lexical_overlap(claim: str, passage: str, language: str = SOURCE_LANGUAGE) -> float:
+    terms = content_terms(claim, language)
     if not terms:
         return 0.0
-    return len(terms & content_terms(passage)) / len(terms)
+    return len(terms & content_terms(passage, language)) / len(terms)
 
 
 def passage_units(passage: str) -> list[str]:
@@ -201,9 +201,12 @@ class SupportChecker:
         self._encoder = encoder
         self.threshold = threshold
 
-    def score_many(self, pairs: Sequence[tuple[str, str]], given: str = "") -> list[Support]:
-        """Support of each (claim, passage), embedding every distinct text once; `given`:
-        what the asker stated (its numbers and names are not the passage's to back)."""
+    def score_many(
+        self, pairs: Sequence[tuple[str, str]], language: str = SOURCE_LANGUAGE, given: str = ""
+    ) -> list[Support]:
+        """Support of each (claim, passage), embedding every distinct text once; the claims
+        are in `language`; `given`: what the asker stated (its numbers and names are not the
+        passage's to back)."""
         if not pairs:
             return []
         claims = list(dict.fromkeys(claim for claim, _ in pairs))
@@ -216,15 +219,22 @@ class SupportChecker:
         for claim, passage in pairs:
             matrix = np.stack([unit_vectors[u] for u in units[passage]])
             dense = float(np.max(matrix @ claim_vectors[claim]))
-            lexical = lexical_overlap(claim, passage)
+            lexical = lexical_overlap(claim, passage, language)
             score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
-            results.append(Support(score, dense, lexical, missing_facts(claim, passage, given)))
+            missing = missing_facts(claim, passage, language, given)
+            results.append(Support(score, dense, lexical, missing))
         return results
 
     def score(self, claim: str, passage: str) -> Support:
         return self.score_many([(claim, passage)])[0]
 
-    def verify(self, answer: str, passages: Mapping[int, str], question: str = "") -> Verification:
+    def verify(
+        self,
+        answer: str,
+        passages: Mapping[int, str],
+        language: str = SOURCE_LANGUAGE,
+        question: str = "",
+    ) -> Verification:
         """Check every cited sentence of `answer` against the passages it cites (numbered as
         in the prompt); a sentence backed only by another given passage is re-cited to it.
         The question's own numbers and names are taken as given."""
@@ -233,13 +243,13 @@ class SupportChecker:
             sentence = answer[start:end]
             numbers = _cited_numbers(sentence, passages)
             claim = claim_of(sentence)
-            if numbers and len(content_terms(claim)) >= 2:
+            if numbers and len(content_terms(claim, language)) >= 2:
                 cited_spans.append((start, end, claim, numbers))
         if not cited_spans:
             return Verification(answer, [])
         # first what each sentence cites; the other passages only for those that fail
         wanted = [(claim, n) for _, _, claim, numbers in cited_spans for n in numbers]
-        found = self.score_many([(c, passages[n]) for c, n in wanted], question)
+        found = self.score_many([(c, passages[n]) for c, n in wanted], language, question)
         scores = dict(zip(wanted, found, strict=True))
         failing = [
             (claim, n)
@@ -248,7 +258,7 @@ class SupportChecker:
             for n in passages
             if n not in numbers
         ]
-        found = self.score_many([(c, passages[n]) for c, n in failing], question)
+        found = self.score_many([(c, passages[n]) for c, n in failing], language, question)
         scores |= zip(failing, found, strict=True)
         pieces, checks, position = [], [], 0
         for start, end, claim, numbers in cited_spans:

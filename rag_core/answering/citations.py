@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag_core.answering.function_words import stop_words
 from rag_core.answering.prompt import PromptSource
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -14,7 +15,7 @@ _WORDS = re.compile(r"\w{3,}")
 _STOP = frozenset(
     "the and for are was were with that this from have has not but you your can will "
     "their they them there which what when where who how also into than then its".split()
-)
+) | stop_words("es")  # an answer and its passages may be in Spanish too
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from rag_core.i18n import SOURCE_LANGUAGE, ntranslator
 from rag_core.observability import telemetry
 from rag_core.types import RagdeskError
 
@@ -39,11 +40,14 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def ahead_message(ahead: int) -> str:
-    return (
-        f"Busy: {_count(ahead, 'answer')} ahead of you. Yours starts automatically as soon "
-        "as possible."
-    )
+def ahead_message(ahead: int, language: str = SOURCE_LANGUAGE) -> str:
+    """What a reader in line is told, in their language."""
+    ngettext = ntranslator(language)
+    return ngettext(
+        "Busy: {n} answer ahead of you. Yours starts automatically as soon as possible.",
+        "Busy: {n} answers ahead of you. Yours starts automatically as soon as possible.",
+        ahead,
+    ).format(n=ahead)
 
 
 @dataclass(slots=True)

@@ -28,6 +28,23 @@ Hotel nights are reimbursed up to 150 EUR in most cities and 220 EUR in capitals
 ANSWERABLE = "How much are hotel nights reimbursed when travelling?"
 UNRELATED = "What is a good recipe for tiramisu with mascarpone?"
 
+# The same policy in Spanish (written for these tests), for questions asked in Spanish.
+POLITICA_VIAJES = """# Política de viajes
+
+## Vuelos
+
+Los empleados reservan clase turista para vuelos de menos de seis horas. La clase business
+se permite en vuelos de seis horas o más, con la aprobación de un jefe de departamento.
+
+## Hoteles
+
+Las noches de hotel se reembolsan hasta 150 EUR en la mayoría de las ciudades y hasta
+220 EUR en las capitales. La compañía no reembolsa el minibar.
+"""
+
+PREGUNTA = "¿Cuánto se reembolsa por una noche de hotel en una capital?"
+PREGUNTA_AJENA = "¿Cuál es una buena receta de tiramisú con mascarpone?"
+
 
 def build_collection(docs: Path, data: Path, embedder: Embedder) -> None:
     """Index the chat corpus into `data` (embedded Qdrant), closing the store after."""
@@ -35,6 +52,17 @@ def build_collection(docs: Path, data: Path, embedder: Embedder) -> None:
     for name in ("etcd.faq.md", "debian-social-contract.txt"):
         (docs / name).write_bytes((SAMPLE / name).read_bytes())
     (docs / "travel-policy.md").write_text(TRAVEL_POLICY, encoding="utf-8")
+    settings = Settings(data_dir=data, workers=0)
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        report = run_ingest(docs, settings, store, embedder)
+    assert report.failures == [] and report.chunks_written > 0
+
+
+def build_spanish_collection(docs: Path, data: Path, embedder: Embedder) -> None:
+    """A collection with the Spanish travel policy and one English sample file."""
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "politica-viajes.md").write_text(POLITICA_VIAJES, encoding="utf-8")
+    (docs / "etcd.faq.md").write_bytes((SAMPLE / "etcd.faq.md").read_bytes())
     settings = Settings(data_dir=data, workers=0)
     with EdgeStore(settings.qdrant_dir, settings.collection) as store:
         report = run_ingest(docs, settings, store, embedder)

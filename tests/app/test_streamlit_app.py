@@ -183,7 +183,7 @@ def test_with_a_worker_uploads_go_to_its_inbox_and_its_state_is_shown(
     assert any(c.value.startswith("Indexing worker: watching") for c in app.caption)
     app.file_uploader[0].set_value([("memo.md", b"# Memo\n\nHello.\n", "text/markdown")]).run()
     app.button(key="add_documents").click().run()
-    assert any("indexing worker adds them" in s.value for s in app.success)
+    assert any("indexing worker adds it" in s.value for s in app.success)  # one file
     assert (inbox / "uploads" / "memo.md").read_bytes() == b"# Memo\n\nHello.\n"
     status.state = "stopped"
     status.save(worker_status_path(settings, "documents"))

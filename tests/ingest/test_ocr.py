@@ -156,3 +156,43 @@ def png_header(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
+
+
+SPANISH_PAGE = """Política de gastos de viaje
+
+El señor Muñoz solicitó la devolución de los gastos del año pasado.
+La compañía reembolsará los días de vacaciones no disfrutados.
+¿Cuántas páginas tiene el informe anual? Según la política vigente,
+la contraseña caduca cada noventa días y el módem se revisa en otoño.
+"""
+SPANISH_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")  # fonts-dejavu-core
+
+
+def spanish_scan(path: Path, dpi: int = 200) -> None:
+    """An A4-wide page of Spanish text, printed as a picture and saved as an image-only PDF:
+    what a scanner produces."""
+    from PIL import ImageDraw, ImageFont
+
+    width = int(8.27 * dpi)
+    font = ImageFont.truetype(str(SPANISH_FONT), size=int(11 / 72 * dpi))  # 11 pt
+    page = Image.new("L", (width, int(3.2 * dpi)), 255)
+    draw = ImageDraw.Draw(page)
+    for row, line in enumerate(SPANISH_PAGE.splitlines()):
+        draw.text((int(0.8 * dpi), int((0.5 + row * 0.25) * dpi)), line, font=font, fill=0)
+    page.save(path, "PDF", resolution=dpi)
+
+
+def test_spanish_scan_is_read_with_accents_and_enye(tmp_path: Path) -> None:
+    """The default OCR languages (spa+eng) read a scanned Spanish page letter for letter:
+    accents, ñ and the opening ¿ included."""
+    scan = tmp_path / "gastos.pdf"
+    spanish_scan(scan)
+    assert ocr.OcrOptions().languages == "spa+eng"
+    doc = parse_document(scan, "pdf")
+    assert [b.page for b in doc.blocks] == [1]
+    read = doc.blocks[0].text
+    for word in ("Política", "señor", "Muñoz", "solicitó", "devolución", "año", "compañía"):
+        assert word in read, f"{word!r} not read: {read!r}"
+    for word in ("reembolsará", "días", "¿Cuántas", "páginas", "Según", "contraseña", "módem"):
+        assert word in read, f"{word!r} not read: {read!r}"
+    assert words_found(SPANISH_PAGE, read) > 0.97

@@ -15,7 +15,7 @@ import pytest
 from ingest.pipeline import run_ingest
 from rag_core.answering.answer import Answer, AnswerEngine, Turn
 from rag_core.answering.citations import cite
-from rag_core.answering.prompt import NOT_FOUND, build_prompt
+from rag_core.answering.prompt import NOT_FOUND, build_prompt, not_found
 from rag_core.answering.retrieval import Retriever, search_spec
 from rag_core.embedding.embedder import Embedder
 from rag_core.generation.llm import GenerationStats, LlamaCppChat, Message
@@ -277,14 +277,30 @@ class UnbackedAnswer:
         yield "The Kafka connector streams every key change to the topic etcd-events [1]."
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "closest"),
+    [
+        ("How can I stream etcd key changes into a Kafka topic?", "en", "closest passages"),
+        (
+            "¿Cómo puedo enviar los cambios de claves de etcd a un tema de Kafka?",
+            "es",
+            "fragmentos más cercanos",
+        ),
+    ],
+)
 def test_a_wholly_unsupported_answer_is_not_shown_as_an_answer(
-    engine_parts: tuple[Settings, Retriever],
+    engine_parts: tuple[Settings, Retriever], question: str, language: str, closest: str
 ) -> None:
     """Issue 21: when the citation check backs none of the cited sentences, the reader gets
-    "not found" and where the search landed instead of the model's claim."""
+    "not found" and where the search landed instead of the model's claim, in the asker's
+    language."""
     settings, retriever = engine_parts
+    # this engine's MiniLM is English-only: its gate would refuse the Spanish question first
+    settings = settings.model_copy(update={"min_relevance": -1.0})
     engine = AnswerEngine(retriever, UnbackedAnswer(), settings)  # type: ignore[arg-type]
-    answer = engine.ask("How can I stream etcd key changes into a Kafka topic?", ["*"])
+    answer = engine.ask(question, ["*"])
     assert answer.refused and answer.refused_by == "unsupported", answer.text
-    assert answer.text.startswith(NOT_FOUND) and "Kafka" not in answer.text
+    assert answer.language == language
+    assert answer.text.startswith(not_found(language)) and "Kafka" not in answer.text
+    assert closest in answer.text
     assert answer.sources[0].source in answer.text and not answer.citations

@@ -72,7 +72,7 @@ def test_the_askers_own_numbers_and_names_are_given(passages: dict[str, str]) ->
     claim = "For your 32MB database on Kubernetes, the default quota applies."
     assert missing_facts(claim, quota) == ("32", "Kubernetes")
     question = "Which quota applies to my 32MB database on Kubernetes?"
-    assert missing_facts(claim, quota, question) == ()
+    assert missing_facts(claim, quota, given=question) == ()
 
 
 def test_verify_recites_to_the_right_source_and_flags_the_rest(
