@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from app.feedback import FeedbackLog
 from rag_core.admission import AnswerGate
+from rag_core.conversations import ConversationStore
 from rag_core.embed_backends import resolve_backend
 from rag_core.embeddings import Embedder, backend_of
 from rag_core.llm import ChatModel, load_chat_model
@@ -120,6 +122,12 @@ def get_feedback_log(path: str) -> FeedbackLog:
     from pathlib import Path
 
     return FeedbackLog(Path(path))
+
+
+@st.cache_resource(show_spinner=False)
+def get_conversations(path: str, _settings: Settings) -> ConversationStore:
+    """The kept conversations, shared with the API (one SQLite file under data/state/)."""
+    return ConversationStore(Path(path), _settings.conversation_days)
 
 
 @st.cache_data(ttl=10, show_spinner=False)

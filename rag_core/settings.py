@@ -178,6 +178,14 @@ class Settings(BaseSettings):
     ldap_timeout_s: float = Field(default=5.0, gt=0)
     ldap_cache_s: float = Field(default=60.0, ge=0, description="How long looked-up groups stay.")
     audit_max_mb: int = Field(default=20, ge=1, description="Audit log size before rotating.")
+    # Kept conversations (chat sidebar and API): deleted after this many days unused.
+    conversation_days: int = Field(default=90, ge=1)
+    # The longest question the chat and the API accept (characters).
+    max_question_chars: int = Field(default=2000, ge=10, le=100_000)
+
+    # `ragdesk serve-api`: the HTTP API (FastAPI on uvicorn), bearer keys per user.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
     audit_backups: int = Field(default=10, ge=1)
 
     # Limits that keep bad input from taking the machine down.
@@ -253,6 +261,14 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.state_dir / "feedback.sqlite3"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.state_dir / "conversations.sqlite3"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.state_dir / "api-keys.sqlite3"
 
 
 def load_settings(**overrides: object) -> Settings:
