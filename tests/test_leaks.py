@@ -346,14 +346,16 @@ def test_directory_user_in_the_chat_sees_nothing_of_other_groups_and_no_audit_pa
 # -- the HTTP API ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def api_deployment(
+ApiDeployment = tuple[Path, Path, dict[str, str], dict[str, str]]
+
+
+def build_api_deployment(
     tmp_path_factory: pytest.TempPathFactory,
     embedder: Embedder,
     posix: dict[str, str],
     group_map: Path,
-) -> tuple[Path, Path, dict[str, str], dict[str, str]]:
-    """Its own copy (the API server holds the embedded index): data, users file, a key per
+) -> ApiDeployment:
+    """Its own copy (an API server holds its embedded index): data, users file, a key per
     user (lena's from the directory), and each file's first point id, as a guesser would
     compute it (ids derive from path, content hash and chunk number)."""
     from rag_core.api_keys import ApiKeyStore
@@ -378,7 +380,17 @@ def api_deployment(
 
 
 @pytest.fixture(scope="module")
-def leak_api(api_deployment: tuple[Path, Path, dict[str, str], dict[str, str]]) -> Iterator[str]:
+def api_deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    posix: dict[str, str],
+    group_map: Path,
+) -> ApiDeployment:
+    return build_api_deployment(tmp_path_factory, embedder, posix, group_map)
+
+
+@pytest.fixture(scope="module")
+def leak_api(api_deployment: ApiDeployment) -> Iterator[str]:
     data, users, _, _ = api_deployment
     with api_app(data, auth="password", users_file=str(users), answer_tokens="120") as url:
         yield url
@@ -389,7 +401,7 @@ def api_as(url: str, key: str) -> httpx.Client:
 
 
 def test_api_answers_only_from_the_callers_groups(
-    leak_api: str, api_deployment: tuple[Path, Path, dict[str, str], dict[str, str]]
+    leak_api: str, api_deployment: ApiDeployment
 ) -> None:
     data, _, keys, _ = api_deployment
     for name in ("hank", "erin"):
@@ -416,7 +428,7 @@ def test_api_answers_only_from_the_callers_groups(
 
 
 def test_api_serves_no_file_of_other_groups_by_guessed_source_id(
-    leak_api: str, api_deployment: tuple[Path, Path, dict[str, str], dict[str, str]]
+    leak_api: str, api_deployment: ApiDeployment
 ) -> None:
     _, _, keys, ids = api_deployment
     with api_as(leak_api, keys["hank"]) as hank:
@@ -433,7 +445,7 @@ def test_api_serves_no_file_of_other_groups_by_guessed_source_id(
 
 
 def test_api_never_opens_or_continues_another_users_conversation(
-    leak_api: str, api_deployment: tuple[Path, Path, dict[str, str], dict[str, str]]
+    leak_api: str, api_deployment: ApiDeployment
 ) -> None:
     _, _, keys, _ = api_deployment
     with api_as(leak_api, keys["erin"]) as erin:
@@ -465,11 +477,13 @@ def test_api_never_opens_or_continues_another_users_conversation(
 
 
 def test_api_key_of_a_directory_user_asks_with_their_directory_groups(
-    api_deployment: tuple[Path, Path, dict[str, str], dict[str, str]],
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    posix: dict[str, str],
     ldap_server: Directory,
     group_map: Path,
 ) -> None:
-    data, _, keys, ids = api_deployment
+    data, _, keys, ids = build_api_deployment(tmp_path_factory, embedder, posix, group_map)
     with (
         api_app(data, answer_tokens="120", **directory_env(ldap_server, group_map)) as url,
         api_as(url, keys["lena"]) as lena,

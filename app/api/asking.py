@@ -59,10 +59,14 @@ def kept_history(runtime: ApiRuntime, user: User, conversation: Conversation) ->
     return turns
 
 
-def answer_stream(runtime: ApiRuntime, question: Question) -> Iterator[str | Answer]:
-    """Pieces of the answer, then the `Answer`: rag_core's engine, the process's gate."""
+def require_model(runtime: ApiRuntime) -> None:
     if runtime.model is None:
         raise ApiError(503, f"the answer model is unavailable: {runtime.model_error}")
+
+
+def answer_stream(runtime: ApiRuntime, question: Question) -> Iterator[str | Answer]:
+    """Pieces of the answer, then the `Answer`: rag_core's engine, the process's gate."""
+    require_model(runtime)
     engine = runtime.answering(question.collection).engine
     return engine.stream(question.text, question.user.search_groups, question.history, question.k)
 

@@ -19,6 +19,7 @@ from app.api.asking import (
     finish,
     kept_history,
     owned_conversation,
+    require_model,
 )
 from app.api.errors import ApiError, from_ragdesk
 from app.api.schemas import AskRequest, RenameRequest
@@ -35,6 +36,7 @@ router = APIRouter()
 @router.post("/v1/ask", tags=["ragdesk"], summary="Ask a question; answer with citations")
 def ask(request: AskRequest, runtime: Runtime, user: Caller) -> dict[str, Any]:
     text = checked_question(runtime, request.question)
+    require_model(runtime)
     if request.conversation_id and request.history is not None:
         raise ApiError(422, "give either conversation_id or history, not both")
     if request.conversation_id:

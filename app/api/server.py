@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from app.api import errors, openai_compat, routes
 from app.api.runtime import ApiRuntime
+from app.api.uploads import MAX_FILES
 from rag_core.settings import Settings
 
 MAX_JSON_BYTES = 4 << 20  # a question with its history; uploads have their own limit
@@ -39,11 +40,17 @@ def create_app(settings: Settings, runtime: ApiRuntime | None = None) -> FastAPI
 
     @app.middleware("http")
     async def body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """A JSON body larger than any question could be is refused before it is read."""
+        """A body larger than any question, or than the files an upload may hold, is
+        refused before it is read."""
         size = request.headers.get("content-length", "")
-        is_json = request.headers.get("content-type", "").startswith("application/json")
-        if is_json and size.isdigit() and int(size) > MAX_JSON_BYTES:
-            body = errors.error_body(413, f"request body over {MAX_JSON_BYTES >> 20} MB")
+        kind = request.headers.get("content-type", "")
+        limit = None
+        if kind.startswith("application/json"):
+            limit = MAX_JSON_BYTES
+        elif kind.startswith("multipart/"):
+            limit = (request.app.state.runtime.settings.max_file_mb << 20) * MAX_FILES + (1 << 20)
+        if limit is not None and size.isdigit() and int(size) > limit:
+            body = errors.error_body(413, f"request body over {limit >> 20} MB")
             return JSONResponse(body, 413)
         return await call_next(request)
 
