@@ -27,10 +27,16 @@ CURRENT = "conversation"  # session key: the open conversation's id (None: a new
 PARAM = "c"  # its address parameter
 
 
-def _open(conversation: Conversation) -> None:
+def _select(conversation: Conversation) -> None:
     st.session_state[CURRENT] = conversation.id
-    st.session_state["collection"] = conversation.collection
     st.query_params[PARAM] = conversation.id
+
+
+def _open(conversation: Conversation) -> None:
+    """Before the collection picker is drawn (a callback, a session's first run): the
+    picker follows the conversation's collection."""
+    st.session_state["collection"] = conversation.collection
+    _select(conversation)
 
 
 def start_new() -> None:
@@ -154,4 +160,4 @@ def keep(
     # a new chat, or the open one was deleted meanwhile (another tab, the API)
     conversation = store.create(user, entry.collection, entry.question)
     store.add_message(user, conversation.id, **fields)
-    _open(conversation)
+    _select(conversation)  # the picker shows its collection already

@@ -6,7 +6,6 @@ slot, no waiting room) answering 429 with Retry-After at once."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from rag_core.users import add_user
 from tests.app.chat_corpus import ANSWERABLE, TRAVEL_POLICY, build_collection
 from tests.servers import api_app
 
-FOLLOW_UP = "And in capitals?"
+FOLLOW_UP = "Which class do employees book for flights shorter than six hours?"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ def api(deployment: Path, keys: dict[str, str]) -> Iterator[str]:
         deployment,
         auth="password",
         users_file=str(deployment / "users.yaml"),
-        answer_tokens="120",
+        answer_tokens="60",
         top_k="3",  # a shorter prompt: this machine's two cores are shared
         max_concurrent_answers="1",
         max_queued_answers="0",  # a second question while one is answered: 429
@@ -235,7 +234,7 @@ def test_health_metrics_and_openapi(api: str, keys: dict[str, str]) -> None:
 
 def test_a_full_answer_queue_answers_429_at_once(api: str, keys: dict[str, str]) -> None:
     """One slot, no waiting room: while one answer streams, the next question is turned
-    away with Retry-After, immediately; once the first is done the slot is free again."""
+    away with Retry-After, immediately; a reader who leaves frees the slot."""
     question = {
         "model": "ragdesk",
         "messages": [{"role": "user", "content": ANSWERABLE}],
@@ -246,14 +245,14 @@ def test_a_full_answer_queue_answers_429_at_once(api: str, keys: dict[str, str])
             assert streaming.status_code == 200
             lines = streaming.iter_lines()
             assert next(line for line in lines if line.startswith("data:"))  # holds the slot
+            assert second.get("/healthz").json()["answers_in_progress"] == 1
             started = time.monotonic()
             busy = second.post("/v1/ask", json={"question": ANSWERABLE})
             assert time.monotonic() - started < 60, "a full queue must not make callers wait"
             assert "busy" in error(busy, 429)
             assert int(busy.headers["retry-after"]) > 0
-            events = [json.loads(x[5:]) for x in lines if x.startswith("data: {")]
-            assert events[-1]["choices"][0]["finish_reason"] == "stop"
-        deadline = time.monotonic() + 30
-        while first.get("/healthz").json()["answers_in_progress"] and time.monotonic() < deadline:
+        # the reader left mid-answer: its slot is freed without waiting for the answer
+        deadline = time.monotonic() + 120
+        while second.get("/healthz").json()["answers_in_progress"]:
+            assert time.monotonic() < deadline, "the slot of a reader who left was kept"
             time.sleep(0.2)
-        assert first.get("/healthz").json()["answers_in_progress"] == 0
