@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import suppress
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from app.api.asking import (
     Question,
@@ -40,6 +42,8 @@ from rag_core.answering.answer import Answer, Turn
 from rag_core.types import RagdeskError
 
 router = APIRouter(tags=["OpenAI-compatible"])
+
+LEFT = "the caller disconnected before the answer was complete"
 
 
 def _collection_of(model: str) -> str | None:
@@ -132,7 +136,25 @@ def chat_completions(request: ChatCompletionRequest, runtime: Runtime, user: Cal
         }
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
     events = _events(first, stream, runtime, question, completion_id, created, model, include_usage)
-    return StreamingResponse(_closing(events), media_type="text/event-stream")
+    return ClosingStreamingResponse(_closing(events), media_type="text/event-stream")
+
+
+class ClosingStreamingResponse(StreamingResponse):
+    """A StreamingResponse that closes its body generator as soon as the response ends,
+    however it ends. Starlette only stops iterating when the client disconnects and leaves
+    the generator to the garbage collector (a reference cycle can keep it, and with it the
+    answer slot, for minutes)."""
+
+    def __init__(self, body: AsyncGenerator[str, None], media_type: str) -> None:
+        super().__init__(body, media_type=media_type)
+        self._body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._body.aclose()
 
 
 def _drain(
@@ -162,7 +184,7 @@ def _events(
     created: int,
     model: str,
     include_usage: bool,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     head = {
         "id": completion_id,
         "object": "chat.completion.chunk",
@@ -174,9 +196,9 @@ def _events(
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
         return _sse(head | {"choices": [choice]} | extra)
 
-    yield chunk({"role": "assistant", "content": ""})
     item: str | Answer = first
     try:
+        yield chunk({"role": "assistant", "content": ""})
         while not isinstance(item, Answer):
             if item:
                 yield chunk({"content": item})
@@ -187,7 +209,11 @@ def _events(
         yield _sse(error_body(failure.status, failure.message))
         yield "data: [DONE]\n\n"
         return
-    finally:  # a reader who left: the engine's slot is freed now
+    except GeneratorExit:  # a reader who left: the slot is freed now, the question audited
+        stream.close()
+        finish(runtime, question, None, LEFT)
+        raise
+    finally:
         stream.close()
     finish(runtime, question, item)
     yield chunk({}, "stop", answer=item.text, **_extras(item, question))
@@ -196,15 +222,20 @@ def _events(
     yield "data: [DONE]\n\n"
 
 
-async def _closing(events: Iterator[str]) -> AsyncIterator[str]:
-    """Stream from a worker thread; a client that goes away closes the generator, which
-    frees its answer slot at once (not at the slot's timeout)."""
+async def _closing(events: Generator[str, None, None]) -> AsyncGenerator[str, None]:
+    """Stream from a worker thread; when this generator is closed (the client went away,
+    see ClosingStreamingResponse), the events generator is closed too, which frees the
+    answer slot at once (not at the slot's timeout).
+
+    The events generator is idle whenever this one is closed or cancelled: a cancelled
+    wait for the worker thread still waits for the thread's item. It is closed
+    synchronously: an await in a cancelled scope would itself be cancelled."""
     try:
         async for event in iterate_in_threadpool(events):
             yield event
     finally:
-        with suppress(ValueError):  # still running in its thread: the slot's deadline frees it
-            await run_in_threadpool(events.close)
+        with suppress(ValueError):  # still running in a thread: the slot's deadline frees it
+            events.close()
 
 
 @router.get("/v1/models", summary="The models (collections) to ask")
