@@ -209,8 +209,7 @@ def _events(
         yield _sse(error_body(failure.status, failure.message))
         yield "data: [DONE]\n\n"
         return
-    except GeneratorExit:  # a reader who left: the slot is freed now, the question audited
-        stream.close()
+    except GeneratorExit:  # a reader who left: audited, and the slot freed (finally) now
         finish(runtime, question, None, LEFT)
         raise
     finally:

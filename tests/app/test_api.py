@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from rag_core.access.api_keys import ApiKeyStore
+from rag_core.access.audit import read_audit
 from rag_core.access.users import add_user
 from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
@@ -232,9 +233,12 @@ def test_health_metrics_and_openapi(api: str, keys: dict[str, str]) -> None:
         assert "/v1/sources/{source_id}/file" in paths
 
 
-def test_a_full_answer_queue_answers_429_at_once(api: str, keys: dict[str, str]) -> None:
+def test_a_full_answer_queue_answers_429_at_once(
+    api: str, keys: dict[str, str], deployment: Path
+) -> None:
     """One slot, no waiting room: while one answer streams, the next question is turned
-    away with Retry-After, immediately; a reader who leaves frees the slot."""
+    away with Retry-After, immediately; a reader who leaves frees the slot at once (not at
+    the slot's deadline), and the question is audited as left."""
     question = {
         "model": "ragdesk",
         "messages": [{"role": "user", "content": ANSWERABLE}],
@@ -252,7 +256,10 @@ def test_a_full_answer_queue_answers_429_at_once(api: str, keys: dict[str, str])
             assert "busy" in error(busy, 429)
             assert int(busy.headers["retry-after"]) > 0
         # the reader left mid-answer: its slot is freed without waiting for the answer
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 30  # the token being written, then the slot is free
         while second.get("/healthz").json()["answers_in_progress"]:
             assert time.monotonic() < deadline, "the slot of a reader who left was kept"
             time.sleep(0.2)
+    last = read_audit(Settings(data_dir=deployment).audit_path)[-1]
+    assert (last["user"], last["channel"], last["question"]) == ("erin", "api", ANSWERABLE)
+    assert "disconnected" in last["answer"]
