@@ -1,5 +1,5 @@
 """`ragdesk`: the product's command line (ingest, status, ask, eval, model, users, audit,
-serve-model); errors and exit codes come from ingest.cli_support."""
+serve-model, serve-api); errors and exit codes come from ingest.cli_support."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.cli_admin import audit, users_app
-from app.cli_serve import serve_model
+from app.cli_serve import serve_api, serve_model
 from ingest.cli import ingest
 from ingest.cli_support import (
     CollectionOption,
@@ -38,6 +38,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
 app.command("audit")(audit)
 app.command("serve-model")(serve_model)
+app.command("serve-api")(serve_api)
 
 
 @model_app.command("list")
@@ -344,3 +345,7 @@ def eval_support(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # `python -m app.cli`: the tests start servers this way
+    main()

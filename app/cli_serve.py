@@ -55,3 +55,16 @@ def serve_model(
     finally:
         server.stop()
     console.print("stopped")
+
+
+def serve_api(
+    host: Annotated[str | None, typer.Option(help="RAGDESK_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="RAGDESK_API_PORT.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAI-compatible chat completions with citations, /v1/ask, ...)
+    until SIGTERM. Callers need a key: `ragdesk users key create USER`."""
+    from app.api.server import serve
+
+    with reported_errors():
+        settings = load_settings(api_host=host, api_port=port)
+    serve(settings)

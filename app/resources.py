@@ -3,19 +3,21 @@ that shape it (so a changed setting gets a new one), and messages for what can g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
 
 from app.feedback import FeedbackLog
 from app.i18n import _
+from rag_core.conversations.store import ConversationStore
 from rag_core.embedding.embedder import Embedder, backend_for, model_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.observability.telemetry import serve_metrics
 from rag_core.settings import (
     AdmissionSettings,
+    ConversationSettings,
     EmbeddingSettings,
     GenerationSettings,
     MetricsSettings,
@@ -110,6 +112,17 @@ def get_feedback_log(path: str) -> FeedbackLog:
     from pathlib import Path
 
     return FeedbackLog(Path(path))
+
+
+@st.cache_resource(show_spinner=False)
+def _conversations(config: ConversationSettings) -> ConversationStore:
+    return ConversationStore(config.path, config.keep_days)
+
+
+def get_conversations(settings: Settings) -> ConversationStore:
+    """The kept conversations, shared with the API (one SQLite file under data/state/)."""
+    config = settings.conversations
+    return _conversations(replace(config, path=config.path.resolve()))
 
 
 @st.cache_data(ttl=10, show_spinner=False)

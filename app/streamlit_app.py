@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import admin, auth, chat, i18n, rendering, resources, sidebar
+from app import admin, auth, chat, conversation_list, i18n, rendering, resources, sidebar
 from app.documents import document_roots
 from app.i18n import N_, _
 from ingest.watch import read_worker_status, worker_status_path
@@ -68,7 +68,8 @@ def main() -> None:
         i18n.language_switch()
     resources.start_metrics(base)
     user = auth.current_user(base)
-    conversations: dict[str, list[chat.ChatEntry]] = st.session_state.setdefault("chats", {})
+    kept = resources.get_conversations(base)
+    conversation_list.restore(kept, user.name)
 
     with st.sidebar:
         _who(user, base)
@@ -89,8 +90,8 @@ def main() -> None:
             _stop_with(resources.friendly(exc, base))
         collection = sidebar.pick_collection(available, base.collection)
         settings = base.model_copy(update={"collection": collection})
-        if st.button(_("New chat"), icon=":material/add_comment:", width="stretch", key="new_chat"):
-            conversations[collection] = []
+        conversation = conversation_list.current(kept, user.name, collection)
+        conversation_list.new_chat_button()
         try:
             store = resources.get_store(settings)
             embedder = resources.get_embedder(settings, store.meta())
@@ -111,6 +112,7 @@ def main() -> None:
             sidebar.upload_form(
                 settings, store, embedder, None if settings.auth == "open" else user
             )
+        conversation_list.sidebar(kept, user.name, conversation.id if conversation else None)
 
     st.html(rendering.STYLE)
     st.title(_(TITLE))
@@ -141,12 +143,14 @@ def main() -> None:
         feedback=resources.get_feedback_log(str(settings.feedback_path.resolve())),
         model_available=model is not None,
     )
-    entries = conversations.setdefault(collection, [])
+    entries = conversation_list.entries(kept, user.name, conversation)
     for entry in entries:
         chat.render_entry(entry, context)
 
     question = st.chat_input(
-        _("Ask a question about the documents"), disabled=chunks == 0, max_chars=2000
+        _("Ask a question about the documents"),
+        disabled=chunks == 0,
+        max_chars=settings.conversations.max_question_chars,
     )
     if question and question.strip():
         entry = chat.ChatEntry(question.strip(), collection, info.label if info else "search only")
@@ -155,7 +159,7 @@ def main() -> None:
         except Exception as exc:
             entry.error = resources.friendly(exc, settings)
         chat.audit(entry, context)
-        entries.append(entry)
+        conversation_list.keep(kept, user.name, conversation, entry)
         st.rerun()
 
 

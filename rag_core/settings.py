@@ -99,6 +99,25 @@ class MetricsSettings:
     port: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class ConversationSettings:
+    """The kept conversations (chat sidebar and API): their SQLite file, how long an unused
+    one stays, and the longest question either front end accepts."""
+
+    path: Path
+    keep_days: int
+    max_question_chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """`ragdesk serve-api`: where it listens and where the hashed bearer keys are kept."""
+
+    host: str
+    port: int
+    keys_path: Path
+
+
 def _split_groups(value: object) -> object:
     if isinstance(value, str):
         return [g.strip() for g in value.split(",") if g.strip()]
@@ -296,6 +315,15 @@ class Settings(BaseSettings):
     audit_max_mb: int = Field(default=20, ge=1, description="Audit log size before rotating.")
     audit_backups: int = Field(default=10, ge=1)
 
+    # Kept conversations (chat sidebar and API): deleted after this many days unused.
+    conversation_days: int = Field(default=90, ge=1)
+    # The longest question the chat and the API accept (characters).
+    max_question_chars: int = Field(default=2000, ge=10, le=100_000)
+
+    # `ragdesk serve-api`: the HTTP API (FastAPI on uvicorn), bearer keys per user.
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
     # Limits that keep bad input from taking the machine down.
     max_file_mb: int = Field(default=256, ge=1)
     max_unzipped_mb: int = Field(default=512, ge=1, description="Cap on an office zip's content.")
@@ -429,6 +457,18 @@ class Settings(BaseSettings):
     def metrics(self) -> MetricsSettings:
         return MetricsSettings(host=self.metrics_host, port=self.metrics_port)
 
+    @property
+    def conversations(self) -> ConversationSettings:
+        return ConversationSettings(
+            path=self.conversations_path,
+            keep_days=self.conversation_days,
+            max_question_chars=self.max_question_chars,
+        )
+
+    @property
+    def api(self) -> ApiSettings:
+        return ApiSettings(host=self.api_host, port=self.api_port, keys_path=self.api_keys_path)
+
     # -- derived paths ---------------------------------------------------------------------
 
     @property
@@ -462,6 +502,14 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.state_dir / "feedback.sqlite3"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.state_dir / "conversations.sqlite3"
+
+    @property
+    def api_keys_path(self) -> Path:
+        return self.state_dir / "api-keys.sqlite3"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,8 +1,8 @@
-"""Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run),
-OpenAI-compatible model servers (python -m llama_cpp.server, and llama.cpp's llama-server
-with continuous batching) with the settings and answer path that use them, and Debian's
-chromium; and one fault injector: a scripted OpenAI-compatible server whose "model" writes
-a given answer."""
+"""Real servers for tests, each on a free port on 127.0.0.1: the chat (streamlit run), the
+HTTP API (ragdesk serve-api), OpenAI-compatible model servers (python -m llama_cpp.server,
+and llama.cpp's llama-server with continuous batching) with the settings and answer path
+that use them, and Debian's chromium; and one fault injector: a scripted OpenAI-compatible
+server whose "model" writes a given answer."""
 
 from __future__ import annotations
 
@@ -118,6 +118,18 @@ def chat_app(data: Path, **settings: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     log = data / f"streamlit-{port}.log"
     with running(command, f"{url}/_stcore/health", log, data, app_env(data, **settings)):
+        yield url
+
+
+@contextmanager
+def api_app(data: Path, **settings: str) -> Iterator[str]:
+    """`ragdesk serve-api` (uvicorn) on a free port, the packaged 0.5B model; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "app.cli", "serve-api", "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    log = data / f"api-{port}.log"
+    with running(command, f"{url}/healthz", log, data, app_env(data, **settings)):
         yield url
 
 

@@ -31,6 +31,7 @@ def test_services_and_their_roles(compose: dict[str, Any]) -> None:
         "qdrant",
         "model",
         "app",
+        "api",
         "ingest-worker",
         "app-gpu",
         "llm",
@@ -55,7 +56,7 @@ def test_healthchecks_and_start_order(compose: dict[str, Any]) -> None:
         check = services[name]["healthcheck"]
         assert check["test"] and check["interval"] and check["retries"] >= 3
     assert "/readyz" in " ".join(services["qdrant"]["healthcheck"]["test"])
-    for name in ("app", "ingest-worker", "app-gpu"):
+    for name in ("app", "api", "ingest-worker", "app-gpu"):
         assert services[name]["depends_on"]["qdrant"]["condition"] == "service_healthy"
     assert services["app"]["depends_on"]["model"]["condition"] == ("service_completed_successfully")
 
@@ -121,6 +122,15 @@ def test_dockerfile_is_multi_stage_and_portable() -> None:
     assert "-DGGML_CUDA=on" in text
     assert "unstructured[pdf]" not in text
     assert "torch==2.13.0" in text, "the CPU torch wheel first, never a CUDA one by accident"
+
+
+def test_api_profile_runs_serve_api_on_the_chats_data(compose: dict[str, Any]) -> None:
+    api = compose["services"]["api"]
+    assert api["profiles"] == ["api"] and api["command"] == ["ragdesk", "serve-api"]
+    assert api["environment"]["RAGDESK_API_HOST"] == "0.0.0.0"
+    assert api["ports"] == ["${RAGDESK_API_PORT:-8000}:8000"]
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert "data:/data" in api["volumes"], "keys and conversations are the chat's"
 
 
 def test_llm_server_profile_runs_serve_model(compose: dict[str, Any]) -> None:

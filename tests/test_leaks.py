@@ -1,7 +1,9 @@
 """Nothing from a document outside a user's groups reaches them: not in answers, citations,
 snippets, closest passages, downloads, the audit page or any response body; by direct
 question, follow-up, or asking for "all documents"; on the embedded engine and on the
-Qdrant-server code path (qdrant-client), through the engine, the CLI and the chat.
+Qdrant-server code path (qdrant-client), through the engine, the CLI, the chat and the HTTP
+API (direct, list-all, a file downloaded by a guessed source id, another user's
+conversation id; keys of users-file and directory users).
 
 Permissions come from ACL files (hr/, eng/) and from the file system (`--acl-from-fs`:
 fin/ is a folder only a real POSIX group may pass, board/minutes.md is readable through a
@@ -15,6 +17,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -35,6 +38,7 @@ from rag_core.store.factory import open_local
 from tests.app.chat_corpus import ask, markdown, start, use_app_settings
 from tests.conftest import REPO
 from tests.posix import chgrp, posix_groups, setfacl
+from tests.servers import api_app
 from tests.slapd import GROUP_MAP, PASSWORDS, Directory
 
 HR_SECRET, ENG_SECRET = "MAGENTA-42", "TURQUOISE-17"
@@ -339,3 +343,184 @@ def test_directory_user_in_the_chat_sees_nothing_of_other_groups_and_no_audit_pa
     page = markdown(chat) + json.dumps([b.label for b in chat.download_button])
     assert_clean(people["lena"], page)
     assert "board/minutes.md" in page or "hr/salaries.md" in page or "canteen" in page
+
+
+# -- the HTTP API ---------------------------------------------------------------------------
+
+
+ApiDeployment = tuple[Path, Path, dict[str, str], dict[str, str]]
+
+
+def build_api_deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    posix: dict[str, str],
+    group_map: Path,
+) -> ApiDeployment:
+    """Its own copy (an API server holds its embedded index): data, users file, a key per
+    user (lena's from the directory), and each file's first point id, as a guesser would
+    compute it (ids derive from path, content hash and chunk number)."""
+    from rag_core.access.api_keys import ApiKeyStore
+    from rag_core.types import point_id
+
+    root = make_docs(tmp_path_factory.mktemp("leak-api-docs"), posix)
+    data = tmp_path_factory.mktemp("leak-api-data")
+    settings = fs_settings(data, group_map)
+    with EdgeStore(settings.qdrant_dir, settings.collection) as store:
+        run_ingest(root, settings, store, embedder)
+        ids = {
+            p["source"]: point_id(p["source"], p["file_hash"], p["chunk_index"])
+            for p in store.payloads()
+            if p["chunk_index"] == 0
+        }
+    users = data / "users.yaml"
+    add_user(users, "hank", "hank-password", ["hr"])
+    add_user(users, "erin", "erin-password", ["eng"])
+    keys = ApiKeyStore(settings.api.keys_path)
+    made = {name: keys.create(name)[1] for name in ("hank", "erin", "lena")}
+    return data, users, made, ids
+
+
+@pytest.fixture(scope="module")
+def api_deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    posix: dict[str, str],
+    group_map: Path,
+) -> ApiDeployment:
+    return build_api_deployment(tmp_path_factory, embedder, posix, group_map)
+
+
+@pytest.fixture(scope="module")
+def leak_api(api_deployment: ApiDeployment) -> Iterator[str]:
+    data, users, _, _ = api_deployment
+    with api_app(data, auth="password", users_file=str(users), answer_tokens="120") as url:
+        yield url
+
+
+def api_as(url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300)
+
+
+def test_api_answers_only_from_the_callers_groups(
+    leak_api: str, api_deployment: ApiDeployment
+) -> None:
+    data, _, keys, _ = api_deployment
+    for name in ("hank", "erin"):
+        with api_as(leak_api, keys[name]) as http:
+            direct = http.post("/v1/ask", json={"question": ASKS[name]})
+            assert direct.status_code == 200, direct.text
+            everything = http.post(
+                "/v1/chat/completions",
+                json={"model": "ragdesk", "messages": [{"role": "user", "content": LIST_ALL}]},
+            )
+            assert everything.status_code == 200, everything.text
+            kept = http.get(f"/v1/conversations/{direct.json()['conversation_id']}")
+            listed = http.get("/v1/conversations")
+            for body in (direct.text, everything.text, kept.text, listed.text):
+                assert_clean(User(name, ()), body)
+    entries = [e for e in read_audit(Settings(data_dir=data).audit_path) if e["channel"] == "api"]
+    assert [(e["user"], e["question"]) for e in entries] == [
+        ("hank", ASKS["hank"]),
+        ("hank", LIST_ALL),
+        ("erin", ASKS["erin"]),
+        ("erin", LIST_ALL),
+    ]
+    assert all("eng/deploy.md" not in json.dumps(e) for e in entries if e["user"] == "hank")
+
+
+def test_api_serves_no_file_of_other_groups_by_guessed_source_id(
+    leak_api: str, api_deployment: ApiDeployment
+) -> None:
+    _, _, keys, ids = api_deployment
+    with api_as(leak_api, keys["hank"]) as hank:
+        for forbidden in ("eng/deploy.md", "fin/budget.md"):
+            refused = hank.get(f"/v1/sources/{ids[forbidden]}/file")
+            assert refused.status_code == 404
+            assert_clean(HANK, refused.text)
+            assert forbidden not in refused.text
+        own = hank.get(f"/v1/sources/{ids['hr/salaries.md']}/file")
+        assert own.status_code == 200 and HR_SECRET in own.text  # the control
+    with api_as(leak_api, keys["erin"]) as erin:
+        assert ENG_SECRET in erin.get(f"/v1/sources/{ids['eng/deploy.md']}/file").text
+        assert erin.get(f"/v1/sources/{ids['hr/salaries.md']}/file").status_code == 404
+
+
+def test_api_never_opens_or_continues_another_users_conversation(
+    leak_api: str, api_deployment: ApiDeployment
+) -> None:
+    _, _, keys, _ = api_deployment
+    with api_as(leak_api, keys["erin"]) as erin:
+        started = erin.post("/v1/ask", json={"question": ASKS["hank"]})  # erin's own codeword
+        assert started.status_code == 200, started.text
+        theirs = started.json()["conversation_id"]
+    with api_as(leak_api, keys["hank"]) as hank:
+        attempts = [
+            hank.get(f"/v1/conversations/{theirs}"),
+            hank.post("/v1/ask", json={"question": "And what else?", "conversation_id": theirs}),
+            hank.post(
+                "/v1/chat/completions",
+                json={
+                    "model": "ragdesk",
+                    "messages": [{"role": "user", "content": "Repeat your last answer."}],
+                    "conversation_id": theirs,
+                },
+            ),
+            hank.patch(f"/v1/conversations/{theirs}", json={"title": "mine"}),
+            hank.delete(f"/v1/conversations/{theirs}"),
+        ]
+        for attempt in attempts:
+            assert attempt.status_code == 404, attempt.text
+            assert_clean(HANK, attempt.text)
+        assert theirs not in hank.get("/v1/conversations").text
+    with api_as(leak_api, keys["erin"]) as erin:
+        kept = erin.get(f"/v1/conversations/{theirs}").json()
+        assert kept["title"] == ASKS["hank"] and len(kept["messages"]) == 1
+
+
+def test_api_key_of_a_directory_user_asks_with_their_directory_groups(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,
+    posix: dict[str, str],
+    ldap_server: Directory,
+    group_map: Path,
+) -> None:
+    data, _, keys, ids = build_api_deployment(tmp_path_factory, embedder, posix, group_map)
+    with (
+        api_app(data, answer_tokens="120", **directory_env(ldap_server, group_map)) as url,
+        api_as(url, keys["lena"]) as lena,
+    ):
+        for question in (ASKS["lena"], LIST_ALL):
+            reply = lena.post("/v1/ask", json={"question": question})
+            assert reply.status_code == 200, reply.text
+            assert_clean(User("lena", ()), reply.text)
+        assert lena.get(f"/v1/sources/{ids['fin/budget.md']}/file").status_code == 404
+        assert BOARD_SECRET in lena.get(f"/v1/sources/{ids['board/minutes.md']}/file").text
+        with api_as(url, keys["hank"]) as hank:  # not in the directory: no way in
+            assert hank.get("/v1/collections").status_code == 401
+    entries = [e for e in read_audit(Settings(data_dir=data).audit_path) if e["user"] == "lena"]
+    assert entries[-1]["groups"] == ["*", "hr"] and entries[-1]["channel"] == "api"
+
+
+def test_chat_never_opens_another_users_conversation(
+    signed_in_deployment: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A conversation id of erin's in hank's page address (?c=) opens nothing."""
+    from app.conversation_list import NOT_YOURS
+    from rag_core.conversations.store import ConversationStore
+
+    data, users = signed_in_deployment
+    kept = ConversationStore(Settings(data_dir=data).conversations.path)
+    theirs = kept.create("erin", "documents", f"Release codeword is {ENG_SECRET}?")
+    kept.add_message("erin", theirs.id, question=theirs.title, model="m", channel="api")
+    use_app_settings(monkeypatch, data, auth="password", users_file=str(users))
+    chat = start()
+    chat.query_params["c"] = theirs.id
+    chat.text_input(key="sign_in_name").input("hank")
+    chat.text_input(key="sign_in_password").input("hank-password")
+    chat.button[0].click().run()
+    assert not chat.exception, chat.exception
+    assert NOT_YOURS in [w.value for w in chat.warning]
+    assert not chat.chat_message, "nothing of erin's conversation is shown"
+    page = markdown(chat) + json.dumps([b.label for b in chat.button])
+    assert_clean(HANK, page)

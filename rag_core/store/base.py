@@ -239,6 +239,21 @@ class VectorStore(ABC):
             if offset is None:
                 return found
 
+    def visible_payload(self, point_id: str, groups: Sequence[str]) -> dict[str, Any] | None:
+        """One point's payload, if the caller's groups may see it; None when it does not
+        exist or is not theirs (a caller cannot tell the two apart). `point_id`: a UUID."""
+        if not self.exists():
+            return None
+        q = self._models
+        acl = visible_to(q, groups)
+        try:  # qdrant-client's model takes a list by name, qdrant-edge's a set
+            by_id = q.HasIdCondition(has_id=[point_id])
+        except TypeError:
+            by_id = q.HasIdCondition({point_id})
+        points = q.Filter(must=[by_id, *acl.must])
+        records, _ = self._scroll(points, None)
+        return dict(records[0].payload or {}) if records else None
+
     def _of_file(self, source: str | None) -> Any:
         return file_points(self._models, source) if source is not None else None
 

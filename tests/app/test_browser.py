@@ -75,6 +75,41 @@ def test_question_in_the_browser_gets_a_streamed_cited_answer(app_url: str) -> N
     assert (OUTPUT / "chat-answer.png").stat().st_size > 10_000
 
 
+def test_a_conversation_survives_a_reload_and_reopens_from_the_sidebar(app_url: str) -> None:
+    """Ask; reload the page: the conversation is still open (its id is in the address) with
+    its citations; New chat empties the page; the sidebar lists it and reopens it."""
+    from playwright.sync_api import expect
+
+    question = "How much is a hotel night reimbursed in a capital?"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url)
+        chat_box = page.get_by_placeholder("Ask a question about the documents")
+        expect(chat_box).to_be_enabled(timeout=180_000)
+        chat_box.fill(question)
+        chat_box.press("Enter")
+        expect(page.locator("a.rd-cite").first).to_be_visible(timeout=600_000)
+        expect(page).to_have_url(re.compile(r"[?&]c=[0-9a-f]{32}"), timeout=30_000)
+        answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+
+        page.reload()
+        expect(page.locator("a.rd-cite").first).to_be_visible(timeout=180_000)
+        reopened = page.locator('[data-testid="stChatMessage"]')
+        expect(reopened.first).to_contain_text(question)
+        expect(page.locator("div.rd-source").first).to_contain_text("travel-policy.md")
+        assert reopened.nth(1).inner_text() == answer_text, "reopened as it was shown"
+
+        page.get_by_role("button", name="New chat").click()
+        expect(page.locator('[data-testid="stChatMessage"]')).to_have_count(0, timeout=60_000)
+        kept = page.get_by_test_id("stSidebar").get_by_role("button", name=question)
+        expect(kept).to_be_visible()
+        kept.click()
+        expect(page.locator("a.rd-cite").first).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stChatMessage"]').first).to_contain_text(question)
+        page.screenshot(path=str(OUTPUT / "chat-conversation-reopened.png"), full_page=True)
+
+
 def test_streamed_answer_grows_before_it_is_final(app_url: str) -> None:
     """Tokens reach the page while the model is still writing (no citations rendered yet)."""
     from playwright.sync_api import expect

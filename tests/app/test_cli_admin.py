@@ -40,3 +40,30 @@ def test_audit_filters_on_the_command_line(tmp_path: Path, monkeypatch: pytest.M
     assert none.exit_code == 0 and none.stdout == ""
     bad = runner.invoke(ragdesk_cli, ["audit", "--since", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_api_keys_are_made_for_known_users_shown_once_and_revoked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag_core.access.api_keys import ApiKeyStore
+
+    monkeypatch.setenv("RAGDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RAGDESK_AUTH", "password")
+    runner = CliRunner()
+    runner.invoke(ragdesk_cli, ["users", "add", "hank", "--groups", "hr", "--password", "hank-pw1"])
+    made = runner.invoke(ragdesk_cli, ["users", "key", "create", "hank", "--label", "teams bot"])
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("rdk_") and "not shown again" in made.output
+    keys = ApiKeyStore(Settings(data_dir=tmp_path).api.keys_path)
+    assert keys.user_of(key) == "hank"
+    listed = runner.invoke(ragdesk_cli, ["users", "key", "list", "--json"])
+    rows = json.loads(listed.stdout)
+    assert [(r["user"], r["label"], r["active"]) for r in rows] == [("hank", "teams bot", True)]
+    assert key.rsplit("_", 1)[1] not in listed.stdout
+    unknown = runner.invoke(ragdesk_cli, ["users", "key", "create", "nobody"])
+    assert unknown.exit_code == 2 and "no user 'nobody'" in unknown.output
+    revoked = runner.invoke(ragdesk_cli, ["users", "key", "revoke", rows[0]["id"]])
+    assert revoked.exit_code == 0 and keys.user_of(key) is None
+    again = runner.invoke(ragdesk_cli, ["users", "key", "revoke", rows[0]["id"]])
+    assert again.exit_code == 2 and "no active key" in again.output

@@ -21,6 +21,7 @@ from rag_core.settings import Settings
 from rag_core.store.edge import EdgeStore
 from tests.app.chat_corpus import (
     ANSWERABLE,
+    APP,
     UNRELATED,
     ask,
     captions,
@@ -94,6 +95,45 @@ def test_new_chat_starts_an_empty_conversation(chat: AppTest) -> None:
     assert chat.chat_message
     chat.button(key="new_chat").click().run()
     assert not chat.chat_message
+
+
+def test_conversations_are_kept_reopened_renamed_and_deleted(
+    chat: AppTest, indexed: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal (no model call) is kept with its closest passages; a new session (a
+    reload without the address) lists it in the sidebar and reopens it as it was shown;
+    the address (?c=) reopens it directly; rename and delete act on the store."""
+    from rag_core.conversations.store import ConversationStore
+
+    question = f"{UNRELATED} (kept)"
+    ask(chat, question)
+    shown = markdown(chat)
+    assert f"**{NOT_FOUND}**" in shown
+    kept = ConversationStore(Settings(data_dir=indexed[1]).conversations.path)
+    conversation = kept.recent("local user")[0]
+    assert conversation.title == question and conversation.messages == 1
+    assert chat.query_params["c"] == conversation.id
+
+    later = start()  # another session: nothing open, the conversation in the sidebar
+    assert not later.chat_message
+    later.button(key=f"conv-{conversation.id}").click().run()
+    assert len(later.chat_message) == 2
+    reopened = markdown(later)
+    assert f"**{NOT_FOUND}**" in reopened and 'class="rd-source"' in reopened
+    assert reopened.count('class="rd-source"') == shown.count('class="rd-source"')
+
+    linked = AppTest.from_file(APP, default_timeout=300)
+    linked.query_params["c"] = conversation.id  # a reload of the page's address
+    linked.run()
+    assert len(linked.chat_message) == 2 and not linked.exception
+
+    linked.text_input(key=f"title-{conversation.id}").input("Tiramisu").run()
+    linked.button(key="rename_conversation").click().run()
+    assert kept.get("local user", conversation.id).title == "Tiramisu"
+    assert any(b.label == "Tiramisu" for b in linked.button)
+    linked.button(key="delete_conversation").click().run()
+    assert kept.get("local user", conversation.id) is None
+    assert not linked.chat_message and "c" not in linked.query_params
 
 
 def test_waiting_behind_another_question_is_shown(

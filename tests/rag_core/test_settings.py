@@ -62,6 +62,13 @@ def test_sections_are_read_only_views_of_the_flat_names(monkeypatch: pytest.Monk
     assert settings.admission.max_concurrent == 2
     assert settings.store.location == "http://index:6333"
     assert settings.retrieval.fusion == "dbsf" and settings.metrics.port is None
+    assert settings.conversations.path == Path("/srv/ragdesk/state/conversations.sqlite3")
+    assert (settings.conversations.keep_days, settings.conversations.max_question_chars) == (
+        90,
+        2000,
+    )
+    assert (settings.api.host, settings.api.port) == ("127.0.0.1", 8000)
+    assert settings.api.keys_path == Path("/srv/ragdesk/state/api-keys.sqlite3")
     with pytest.raises(AttributeError):
         settings.embedding.threads = 1  # type: ignore[misc]
     # a section is its component's cache key: equal settings, equal keys; a change, a new one

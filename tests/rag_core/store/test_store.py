@@ -107,6 +107,17 @@ def test_search_only_returns_what_the_groups_may_see(store: VectorStore) -> None
     assert sources(["hr"]) == {"public.txt"}
 
 
+def test_one_point_is_read_only_through_the_callers_groups(store: VectorStore) -> None:
+    """A source id (a download link) gives its payload only to groups that may see it; a
+    forbidden id and a missing one answer the same."""
+    hr = _point("hr.txt", "h", 0, [1, 0.01, 0, 0], ["hr"])
+    store.ensure_schema(INFO)
+    store.upsert([_point("public.txt", "h", 0, [1, 0, 0, 0], ["*"]), hr])
+    assert store.visible_payload(hr.id, ["hr"])["source"] == "hr.txt"
+    assert store.visible_payload(hr.id, ["eng"]) is None
+    assert store.visible_payload("00000000-0000-0000-0000-000000000000", ["hr"]) is None
+
+
 def test_edge_store_survives_reopen(tmp_path: Path) -> None:
     with EdgeStore(tmp_path, "docs") as store:
         store.ensure_schema(INFO)
