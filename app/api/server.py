@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from app.api import errors, openai_compat, routes
 from app.api.runtime import ApiRuntime
@@ -35,7 +36,11 @@ def create_app(settings: Settings, runtime: ApiRuntime | None = None) -> FastAPI
             if runtime is None:  # made here, closed here
                 app.state.runtime.close()
 
-    app = FastAPI(title="ragdesk API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline: the /docs and /redoc pages load Swagger UI and ReDoc from files the
+    # package ships, not from a CDN (unreachable on an air-gapped network)
+    app = FastAPIOffline(
+        title="ragdesk API", version="1", description=DESCRIPTION, lifespan=lifespan
+    )
     errors.install(app)
 
     @app.middleware("http")

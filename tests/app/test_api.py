@@ -231,6 +231,12 @@ def test_health_metrics_and_openapi(api: str, keys: dict[str, str]) -> None:
         paths = http.get("/openapi.json").json()["paths"]
         assert {"/v1/chat/completions", "/v1/ask", "/v1/collections", "/v1/documents"} <= set(paths)
         assert "/v1/sources/{source_id}/file" in paths
+        # the docs page works air-gapped: Swagger UI's files are served by the API itself
+        page = http.get("/docs")
+        assert page.status_code == 200 and "/static-offline-docs/swagger-ui-bundle.js" in page.text
+        assert "cdn" not in page.text.lower()
+        bundle = http.get("/static-offline-docs/swagger-ui-bundle.js")
+        assert bundle.status_code == 200 and len(bundle.content) > 100_000
 
 
 def test_a_full_answer_queue_answers_429_at_once(
