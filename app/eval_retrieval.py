@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
+from rag_core.answering.language import crosses_languages, language_of
 from rag_core.answering.retrieval import Retriever
 from rag_core.embedding.embedder import Embedder, embedder_for
-from rag_core.embedding.relevance import relevance_floor
+from rag_core.embedding.relevance import relevance_floors
 from rag_core.evaluation.ranking_metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
 from rag_core.store.base import SearchSpec
@@ -92,7 +93,7 @@ def score_runs(
     relevance of the top_k passages below min_relevance): every question here has an
     answer, so those are false refusals."""
     ndcg, r10, r100, mrr, latency, refused = [], [], [], [], [], []
-    floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
+    floors = relevance_floors(settings.min_relevance, retriever.embedder.info.name)
     for qid, question in dataset.queries.items():
         retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
         ranked: list[str] = []
@@ -106,8 +107,11 @@ def score_runs(
         r100.append(recall_at_k(ranked, relevant, 100))
         mrr.append(mrr_at_k(ranked, relevant, 10))
         latency.append(retrieval.milliseconds)
-        best = max((s.relevance for s in retrieval.sources[: settings.top_k]), default=0.0)
-        refused.append(float(best < floor))
+        given = retrieval.sources[: settings.top_k]
+        best = max(given, key=lambda s: s.relevance, default=None)
+        across = crosses_languages(language_of(question), best.text if best else None)
+        floor = floors.across_languages if across else floors.same_language
+        refused.append(float(best is None or best.relevance < floor))
     return {
         "ndcg@10": round(mean(ndcg), 4),
         "recall@10": round(mean(r10), 4),

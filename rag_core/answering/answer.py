@@ -16,7 +16,7 @@ from typing import Any
 
 from rag_core.answering.citation_check import SentenceCheck, SupportChecker
 from rag_core.answering.citations import Citation, cite
-from rag_core.answering.language import language_of
+from rag_core.answering.language import crosses_languages, language_of
 from rag_core.answering.prompt import (
     DEFAULT_WORDING,
     REFUSALS,
@@ -28,7 +28,7 @@ from rag_core.answering.prompt import (
 )
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
-from rag_core.embedding.relevance import relevance_floor
+from rag_core.embedding.relevance import relevance_floors
 from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.generation.llm import ChatModel, GenerationStats
 from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
@@ -138,7 +138,7 @@ class AnswerEngine:
             else None
         )
         self._gate = gate
-        self._floor = relevance_floor(settings.min_relevance, retriever.embedder.info.name)
+        self._floors = relevance_floors(settings.min_relevance, retriever.embedder.info.name)
 
     def retrieve(
         self,
@@ -147,12 +147,26 @@ class AnswerEngine:
         history: Sequence[Turn] = (),
         k: int | None = None,
         on_wait: WaitCallback | None = None,
+        language: str | None = None,
     ) -> tuple[str, Retrieval, bool]:
-        """(search query, retrieval, refused) — no answer generation."""
+        """(search query, retrieval, refused) — no answer generation. `language`: the
+        question's, when the caller knows it already."""
         query = self.standalone_question(question, history, on_wait)
         retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
-        refused = retrieval.best_relevance < self._floor
+        refused = retrieval.best_relevance < self.relevance_floor(question, retrieval, language)
         return query, retrieval, refused
+
+    def relevance_floor(
+        self, question: str, retrieval: Retrieval, language: str | None = None
+    ) -> float:
+        """The embedder's floor for this question: the across-languages one when its best
+        passage is in another language (a Spanish question over an English manual)."""
+        floors = self._floors
+        if floors.same_language == floors.across_languages:
+            return floors.same_language
+        best = retrieval.best_source
+        across = crosses_languages(language or language_of(question), best.text if best else None)
+        return floors.across_languages if across else floors.same_language
 
     def standalone_question(
         self, question: str, history: Sequence[Turn], on_wait: WaitCallback | None = None
@@ -201,7 +215,7 @@ class AnswerEngine:
         telemetry.QUESTIONS.inc()
         language = language_of(question, fallback_language)
         _ = translator(language)
-        query, retrieval, refused = self.retrieve(question, groups, history, k, on_wait)
+        query, retrieval, refused = self.retrieve(question, groups, history, k, on_wait, language)
         answer = Answer(question=question, search_query=query, sources=retrieval.sources)
         answer.language = language
         answer.timings["retrieval_ms"] = retrieval.milliseconds

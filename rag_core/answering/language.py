@@ -40,3 +40,12 @@ def language_of(text: str, fallback: str = SOURCE_LANGUAGE) -> str:
     if "es" in LANGUAGES and _SPANISH_ONLY & set(text):
         return "es"
     return fallback
+
+
+def crosses_languages(question_language: str, best_passage: str | None) -> bool:
+    """Whether the passage that decides the relevance floor is in another language than
+    the question (a passage too short to tell counts as the question's language: the
+    stricter, same-language floor)."""
+    if not best_passage:
+        return False
+    return language_of(best_passage[:1000], question_language) != question_language

@@ -57,6 +57,11 @@ class Retrieval:
             return self.passage_relevance
         return max((s.relevance for s in self.sources), default=0.0)
 
+    @property
+    def best_source(self) -> Source | None:
+        """The given passage closest to the question (whose language the floor follows)."""
+        return max(self.sources, key=lambda s: s.relevance, default=None)
+
 
 def _source(hit: Hit, query: np.ndarray) -> Source:
     payload = hit.payload

@@ -3,29 +3,50 @@
 The floor is a cosine between question and passage, and each embedder spreads its cosines
 differently: all-MiniLM-L6-v2 puts unrelated text near 0 and answers above ~0.4, while
 multilingual-e5 puts nearly everything above 0.7. So the floor is per embedder, measured
-(`benchmarks/relevance_gate.py`: answerable questions of faq-dev and faq-dev-es refused at
-most 5 %). With e5 a Spanish question's cosine to its English answer sits ~0.04 below an
-English question's, into the range of questions with no answer at all, so no single floor
-both keeps Spanish questions and refuses as many unanswerable ones as MiniLM's did: the
-floor keeps the questions, and the model's "not found" has to do more of the refusing.
-`RAGDESK_MIN_RELEVANCE` overrides it for every embedder.
+by `benchmarks/relevance_gate.py`: the highest floor that refuses at most 5 % of the
+answerable questions of faq-dev (same language) and of faq-dev-es (across languages).
+
+With e5 a Spanish question's cosine to its English answer sits ~0.04 below an English
+question's, into the range of questions with no answer at all. One floor for both would
+either refuse Spanish questions or let unanswerable same-language ones through, so e5 has
+two: one when the question and its best passage are in the same language, a lower one
+across languages (the caller tells which, rag_core.answering.language). MiniLM is
+English-only: one floor. `RAGDESK_MIN_RELEVANCE` overrides both for every embedder.
 """
 
 from __future__ import annotations
 
-# embedder name -> floor (the packaged e5 and the hub's share the model, and the floor)
-RELEVANCE_FLOORS: dict[str, float] = {
-    "all-MiniLM-L6-v2": 0.30,
-    # the highest floor refusing <= 5 % of faq-dev-es (3.2 %; faq-dev 0 %); it refuses 1 of
-    # the 12 unanswerable questions of answers-dev, MiniLM's 0.30 refuses 4 (README)
-    "multilingual-e5-small": 0.81,
-    "intfloat/multilingual-e5-small": 0.81,
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Floors:
+    same_language: float
+    across_languages: float
+
+
+# embedder name -> floors (the packaged e5 and the hub's share the model, and the floors);
+# measured in the README, "Relevance floor per language pair"
+RELEVANCE_FLOORS: dict[str, Floors] = {
+    "all-MiniLM-L6-v2": Floors(0.30, 0.30),
+    "multilingual-e5-small": Floors(0.825, 0.81),
+    "intfloat/multilingual-e5-small": Floors(0.825, 0.81),
 }
-UNMEASURED_FLOOR = 0.0  # a model nobody measured: never refuse on relevance alone
+UNMEASURED = Floors(0.0, 0.0)  # a model nobody measured: never refuse on relevance alone
 
 
-def relevance_floor(setting: float | None, embedder: str) -> float:
-    """The configured floor, else the one measured for `embedder`."""
+def relevance_floors(setting: float | None, embedder: str) -> Floors:
+    """The configured floor (for every language pair), else the ones measured for
+    `embedder`."""
     if setting is not None:
-        return setting
-    return RELEVANCE_FLOORS.get(embedder, UNMEASURED_FLOOR)
+        return Floors(setting, setting)
+    return RELEVANCE_FLOORS.get(embedder, UNMEASURED)
+
+
+def relevance_floor(
+    setting: float | None, embedder: str, *, across_languages: bool = False
+) -> float:
+    """The floor for one question: across languages when its best passage is written in
+    another language than the question."""
+    floors = relevance_floors(setting, embedder)
+    return floors.across_languages if across_languages else floors.same_language
