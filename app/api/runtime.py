@@ -12,7 +12,7 @@ from rag_core.access.api_keys import ApiKeyStore
 from rag_core.access.ldap_directory import LdapDirectory
 from rag_core.answering.assembly import Answering, assemble
 from rag_core.conversations.store import ConversationStore
-from rag_core.embedding.embedder import Embedder, backend_for
+from rag_core.embedding.embedder import Embedder, backend_for, model_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
@@ -33,7 +33,7 @@ class ApiRuntime:
     model_error: str | None = None
     gate: AnswerGate | None = None
     _stores: dict[str, VectorStore] = field(default_factory=dict)
-    _embedders: dict[str, Embedder] = field(default_factory=dict)
+    _embedders: dict[tuple[str, str], Embedder] = field(default_factory=dict)
     _answering: dict[str, Answering] = field(default_factory=dict)
     _writes: dict[str, threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,12 +75,16 @@ class ApiRuntime:
             return store
 
     def embedder(self, store: VectorStore) -> Embedder:
-        """Questions are embedded with the backend that embedded the collection."""
-        backend = backend_for(self.settings.embedding, store.meta(), query=True)
+        """Questions are embedded with the model and backend that embedded the collection
+        (collections of one API may have been built by different embedders)."""
+        meta = store.meta()
+        model = model_for(self.settings.embedding, meta, query=True)
+        backend = backend_for(self.settings.embedding, meta, query=True)
         with self._lock:
-            embedder = self._embedders.get(backend)
+            embedder = self._embedders.get((model, backend))
             if embedder is None:
-                embedder = self._embedders[backend] = Embedder(self.settings, backend)
+                embedder = Embedder(self.settings, backend, model)
+                self._embedders[(model, backend)] = embedder
             return embedder
 
     def answering(self, collection: str) -> Answering:
