@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
-from rag_core.answering.language import crosses_languages, language_of
+from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retriever
 from rag_core.embedding.embedder import Embedder, embedder_for
 from rag_core.embedding.relevance import relevance_floors
@@ -109,8 +109,7 @@ def score_runs(
         latency.append(retrieval.milliseconds)
         given = retrieval.sources[: settings.top_k]
         best = max(given, key=lambda s: s.relevance, default=None)
-        across = crosses_languages(language_of(question), best.text if best else None)
-        floor = floors.across_languages if across else floors.same_language
+        floor = floor_for(floors, question, best.text if best else None)
         refused.append(float(best is None or best.relevance < floor))
     return {
         "ndcg@10": round(mean(ndcg), 4),

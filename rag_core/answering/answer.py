@@ -16,7 +16,7 @@ from typing import Any
 
 from rag_core.answering.citation_check import SentenceCheck, SupportChecker
 from rag_core.answering.citations import Citation, cite
-from rag_core.answering.language import crosses_languages, language_of
+from rag_core.answering.language import language_of
 from rag_core.answering.prompt import (
     DEFAULT_WORDING,
     REFUSALS,
@@ -26,6 +26,7 @@ from rag_core.answering.prompt import (
     describe,
     not_found,
 )
+from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
 from rag_core.embedding.relevance import relevance_floors
@@ -161,12 +162,8 @@ class AnswerEngine:
     ) -> float:
         """The embedder's floor for this question: the across-languages one when its best
         passage is in another language (a Spanish question over an English manual)."""
-        floors = self._floors
-        if floors.same_language == floors.across_languages:
-            return floors.same_language
         best = retrieval.best_source
-        across = crosses_languages(language or language_of(question), best.text if best else None)
-        return floors.across_languages if across else floors.same_language
+        return floor_for(self._floors, question, best.text if best else None, language)
 
     def standalone_question(
         self, question: str, history: Sequence[Turn], on_wait: WaitCallback | None = None

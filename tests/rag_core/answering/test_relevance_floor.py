@@ -11,6 +11,7 @@ import pytest
 
 from rag_core.answering.answer import AnswerEngine
 from rag_core.answering.language import crosses_languages
+from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retrieval, Retriever, Source, search_spec
 from rag_core.embedding.embedder import Embedder
 from rag_core.embedding.relevance import RELEVANCE_FLOORS
@@ -93,3 +94,14 @@ def test_minilm_and_a_configured_floor_have_one_floor(
     for engine in _engine(tmp_path / "set", e5_embedder, min_relevance=0.5):
         assert engine.relevance_floor(SPANISH_QUESTION, across) == 0.5
         assert engine.relevance_floor(ENGLISH_QUESTION, across) == 0.5
+
+
+def test_floor_for_takes_the_language_the_caller_knows(passages: dict[str, str]) -> None:
+    """`eval retrieval` and the answer path both choose through floor_for; a caller that
+    knows the question's language (the chat's reader language) is not second-guessed."""
+    floors = RELEVANCE_FLOORS["multilingual-e5-small"]
+    assert floor_for(floors, "VPN?", passages["en"], language="es") == floors.across_languages
+    assert floor_for(floors, "VPN?", passages["en"]) == floors.same_language  # en fallback
+    assert floor_for(floors, SPANISH_QUESTION, None) == floors.same_language
+    one = RELEVANCE_FLOORS["all-MiniLM-L6-v2"]
+    assert floor_for(one, SPANISH_QUESTION, passages["en"]) == one.same_language
