@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,13 +68,48 @@ class ParseResult:
 _chunkers: dict[ChunkingSpec, Chunker] = {}
 
 
-def limit_process_memory(max_bytes: int) -> None:
+def start_parser_process(max_bytes: int, owner_pid: int) -> None:
     """Pool initializer: a parser that balloons gets MemoryError instead of the OOM killer,
-    and parsers yield the CPU to embedding, the stage that bounds throughput."""
+    parsers yield the CPU to embedding (the stage that bounds throughput), and the process
+    ends with the one that owns the pool (see `exit_with`)."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > max_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))
     os.nice(5)
+    exit_with(owner_pid)
+
+
+def exit_with(owner_pid: int) -> None:
+    """End this process as soon as `owner_pid` ends, however it ends.
+
+    A pool worker waits on a queue it also holds the writing end of, and its parent is the
+    forkserver, which lives as long as any of its children: when the owner is killed
+    (SIGKILL, a Ray node's worker reaped, the OOM killer) neither would ever exit. A pidfd
+    becomes readable when the owner exits (no polling, no pid reuse)."""
+    try:
+        owner = os.pidfd_open(owner_pid)
+    except ProcessLookupError:
+        os._exit(1)  # gone before this process started
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll the pid instead
+        threading.Thread(target=_poll_owner, args=(owner_pid,), daemon=True).start()
+        return
+
+    def wait_for_owner() -> None:
+        select.select([owner], [], [])
+        os._exit(1)
+
+    threading.Thread(target=wait_for_owner, daemon=True, name="owner-watch").start()
+
+
+def _poll_owner(owner_pid: int) -> None:
+    while True:
+        time.sleep(2)
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
 
 
 def over_size_limit(size: int, max_file_bytes: int) -> str | None:

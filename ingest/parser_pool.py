@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 import types
@@ -19,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-from ingest.parse_job import ParseJob, ParseResult, limit_process_memory, ping, run_parse_job
+from ingest.parse_job import ParseJob, ParseResult, ping, run_parse_job, start_parser_process
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class ParserPool:
         return ProcessPoolExecutor(
             max_workers=self._workers,
             mp_context=context,
-            initializer=limit_process_memory,
-            initargs=(self._memory_cap,),
+            initializer=start_parser_process,
+            initargs=(self._memory_cap, os.getpid()),
         )
 
     def _start(self) -> bool:

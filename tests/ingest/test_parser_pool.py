@@ -80,3 +80,55 @@ def test_ocr_and_libreoffice_run_inside_the_parser_sandbox(
     assert results["budget.xls"].error is None
     assert {c.section for c in results["budget.xls"].chunks} == {"Travel", "Contacts"}
     assert "damaged" in (results["broken.xls"].error or "")
+
+
+OWNER = """
+import multiprocessing.forkserver as forkserver, sys, time
+from ingest.parser_pool import ParserPool
+pool = ParserPool(1, 4 << 30)
+assert pool._start()
+pids = [*pool._executor._processes, forkserver._forkserver._forkserver_pid]
+print(*pids, flush=True)
+time.sleep(600)
+"""
+
+
+def test_parser_processes_end_when_their_owner_is_killed() -> None:
+    """An ingest (or a Ray node's worker) killed with SIGKILL runs no cleanup: its parser
+    process and the forkserver must still go, not wait forever on a queue nobody feeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        pids = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:  # leave nothing behind, then fail
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running after their owner was killed: {left}"
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie waiting to be reaped by init)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
