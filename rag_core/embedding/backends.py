@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from rag_core.cpu import physical_cores
+from rag_core.embedding.tokens import load_tokenizer
 from rag_core.types import ConfigurationError
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -212,13 +213,13 @@ class OnnxEncoder:
 
     def __init__(self, source: Path, model_file: Path, window: int, threads: int) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         pooling = _pooling_mode(source)
         self._mean = pooling == "mean"
-        self._tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=window)
-        self._tokenizer.no_padding()
+        # the process's one copy (chunk sizing uses it too): XLM-R's 250k-piece tokenizer
+        # takes ~300 MB resident per copy; the window is applied here instead (`_fit`)
+        self._tokenizer = load_tokenizer(str(source))
+        self._window = window
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -245,7 +246,7 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         encoded = self._tokenizer.encode_batch(list(texts))
-        jobs = [(e.ids, e.type_ids) for e in encoded]
+        jobs = [_fit(e.ids, e.type_ids, e.special_tokens_mask, self._window) for e in encoded]
         if len(jobs) == 1 or self._workers == 1:
             pooled = [self._one(*job) for job in jobs]
         else:
@@ -266,6 +267,20 @@ class OnnxEncoder:
             if self._pool is not None:
                 self._pool.shutdown()
                 self._pool = None
+
+
+def _fit(
+    ids: list[int], type_ids: list[int], special: list[int], window: int
+) -> tuple[list[int], list[int]]:
+    """Ids cut to the model window as the tokenizer's own truncation would: the text's
+    tokens shortened, the closing special tokens ([SEP], </s>) kept."""
+    if len(ids) <= window:
+        return ids, type_ids
+    tail = 0
+    while tail < len(special) and special[-1 - tail]:
+        tail += 1
+    head = window - tail
+    return ids[:head] + ids[len(ids) - tail :], type_ids[:head] + type_ids[len(type_ids) - tail :]
 
 
 def _pooling_mode(source: Path) -> str:

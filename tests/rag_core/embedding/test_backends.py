@@ -107,3 +107,30 @@ def test_onnx_vectors_come_back_in_input_order(embedder: Embedder) -> None:
     assert np.allclose(together[: len(TEXTS)], one_by_one, atol=1e-5)
     assert np.allclose(together[len(TEXTS) :], one_by_one[::-1], atol=1e-5)
     assert embedder.encode_uncached([]).shape == (0, embedder.info.dim)
+
+
+@pytest.mark.parametrize("which", ["embedder", "e5_embedder"])
+def test_onnx_encoder_shares_the_chunkers_tokenizer_and_cuts_like_it(
+    which: str, request: pytest.FixtureRequest, shared_docs: Path
+) -> None:
+    """One tokenizer per process (XLM-R's takes ~300 MB a copy), and the window applied by
+    `_fit` gives exactly the ids the tokenizer's own truncation gives, specials kept."""
+    from tokenizers import Tokenizer
+
+    from rag_core.embedding.backends import _fit
+    from rag_core.embedding.tokens import load_tokenizer
+
+    model: Embedder = request.getfixturevalue(which)
+    model.encode_uncached(TEXTS[:1])
+    shared = load_tokenizer(str(model.model_path))
+    assert model._onnx is not None and model._onnx._tokenizer is shared
+    reference = Tokenizer.from_file(str(model.model_path / "tokenizer.json"))
+    reference.enable_truncation(max_length=model.info.max_tokens)
+    reference.no_padding()  # MiniLM's tokenizer.json pads to 128
+    text = (shared_docs / "text/debian-constitution.1.0.txt").read_text(encoding="utf-8")
+    for chars in (40, 1_500, 2_500, 12_000):
+        full = shared.encode(text[:chars])
+        cut = reference.encode(text[:chars])
+        ids, type_ids = _fit(full.ids, full.type_ids, full.special_tokens_mask, len(cut.ids))
+        assert (ids, type_ids) == (cut.ids, cut.type_ids)
+    assert len(shared.encode(text[:12_000]).ids) > model.info.max_tokens  # the cut was tested
