@@ -217,7 +217,7 @@ def main() -> None:
         collection=args.collection or set_collection,
         llm_model=args.model,
         workers=0,
-        **({"passage_margin": None} if args.baseline else {}),
+        **({"passage_margin": 1.0} if args.baseline else {}),
     )
     if not args.skip_ingest:
         corpus = build_corpus(qa, work / "corpus", docs)

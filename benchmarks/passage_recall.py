@@ -131,7 +131,7 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
                     count_tokens,
                     settings.llm_context_tokens,
                     settings.answer_tokens,
-                    settings.passage_margin,
+                    engine.passage_margin,
                 )
                 deep = answering.retriever.retrieve(query, settings.groups, DEPTH)
                 ranks = [

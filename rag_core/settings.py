@@ -229,8 +229,9 @@ class Settings(BaseSettings):
     rerank_depth: int = Field(default=0, ge=0, le=200)
 
     # Passages whose relevance is this far below the best one are not given to the model
-    # (fewer prompt tokens, less for a small model to be distracted by); None keeps all.
-    passage_margin: float | None = Field(default=0.15, ge=0, le=1)
+    # (fewer prompt tokens, less for a small model to be distracted by); 1 keeps all.
+    # Unset: the margin measured for the collection's embedder (rag_core/embedding/relevance.py).
+    passage_margin: float | None = Field(default=None, ge=0, le=1)
 
     # Below this question/passage cosine: 'not found', no model call. Unset: the floor
     # measured for the collection's embedder (rag_core/embedding/relevance.py).

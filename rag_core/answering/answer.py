@@ -29,7 +29,7 @@ from rag_core.answering.prompt import (
 from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
-from rag_core.embedding.relevance import relevance_floors
+from rag_core.embedding.relevance import passage_margin, relevance_floors
 from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.generation.llm import ChatModel, GenerationStats
 from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
@@ -140,6 +140,7 @@ class AnswerEngine:
         )
         self._gate = gate
         self._floors = relevance_floors(settings.min_relevance, retriever.embedder.info.name)
+        self._margin = passage_margin(settings.passage_margin, retriever.embedder.info.name)
 
     def retrieve(
         self,
@@ -156,6 +157,11 @@ class AnswerEngine:
         retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
         refused = retrieval.best_relevance < self.relevance_floor(question, retrieval, language)
         return query, retrieval, refused
+
+    @property
+    def passage_margin(self) -> float | None:
+        """How far below the best passage another may score and still be given (None: all)."""
+        return self._margin
 
     def relevance_floor(
         self, question: str, retrieval: Retrieval, language: str | None = None
@@ -234,7 +240,7 @@ class AnswerEngine:
             model.count_tokens,
             model.context_tokens,
             self._settings.answer_tokens,
-            self._settings.passage_margin,
+            self._margin,
             self._wording,
             language,
         )

@@ -12,6 +12,11 @@ either refuse Spanish questions or let unanswerable same-language ones through, 
 two: one when the question and its best passage are in the same language, a lower one
 across languages (the caller tells which, rag_core.answering.language). MiniLM is
 English-only: one floor. `RAGDESK_MIN_RELEVANCE` overrides both for every embedder.
+
+The same compression sets how far below the best passage another one may score and still be
+given to the model (the passage margin): 0.15 of MiniLM's cosine is a wide gap, of e5's
+nearly its whole range. Each margin is the smallest that gives the model the gold passage
+as often as keeping every passage does (`benchmarks/passage_recall.py`).
 """
 
 from __future__ import annotations
@@ -52,3 +57,21 @@ def relevance_floor(
     another language than the question."""
     floors = relevance_floors(setting, embedder)
     return floors.across_languages if across_languages else floors.same_language
+
+
+# embedder name -> passage margin. e5: on answers-corpus, 0.03 gives the gold passage as often
+# as 0.15 (0.816) in 1,081 prompt tokens instead of 1,216 (0.025: 0.793); on answers-dev 1.000
+# either way, 800 tokens instead of 1,085. MiniLM: 0.15, chosen in round 2 (README).
+PASSAGE_MARGINS: dict[str, float] = {
+    "all-MiniLM-L6-v2": 0.15,
+    "multilingual-e5-small": 0.03,
+    "intfloat/multilingual-e5-small": 0.03,
+}
+
+
+def passage_margin(setting: float | None, embedder: str) -> float | None:
+    """The configured margin, else the one measured for `embedder`; None (every passage
+    kept, within the prompt budget) for a model nobody measured."""
+    if setting is not None:
+        return setting
+    return PASSAGE_MARGINS.get(embedder)

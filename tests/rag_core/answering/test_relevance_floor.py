@@ -14,7 +14,7 @@ from rag_core.answering.language import crosses_languages
 from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retrieval, Retriever, Source, search_spec
 from rag_core.embedding.embedder import Embedder
-from rag_core.embedding.relevance import RELEVANCE_FLOORS
+from rag_core.embedding.relevance import PASSAGE_MARGINS, RELEVANCE_FLOORS, passage_margin
 from rag_core.settings import Settings
 from rag_core.store.edge import EdgeStore
 from tests.conftest import REPO
@@ -105,3 +105,16 @@ def test_floor_for_takes_the_language_the_caller_knows(passages: dict[str, str])
     assert floor_for(floors, SPANISH_QUESTION, None) == floors.same_language
     one = RELEVANCE_FLOORS["all-MiniLM-L6-v2"]
     assert floor_for(one, SPANISH_QUESTION, passages["en"]) == one.same_language
+
+
+def test_the_passage_margin_is_the_embedders_unless_set(
+    tmp_path: Path, embedder: Embedder, e5_embedder: Embedder
+) -> None:
+    """e5's cosines are compressed: MiniLM's 0.15 would keep nearly every passage."""
+    for engine in _engine(tmp_path / "e5", e5_embedder):
+        assert engine.passage_margin == PASSAGE_MARGINS["multilingual-e5-small"] < 0.15
+    for engine in _engine(tmp_path / "minilm", embedder):
+        assert engine.passage_margin == 0.15
+    for engine in _engine(tmp_path / "set", e5_embedder, passage_margin=1.0):
+        assert engine.passage_margin == 1.0
+    assert passage_margin(None, "some/unmeasured-model") is None
