@@ -111,7 +111,9 @@ def process_on_ray(
     )
     window = settings.ray_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     budget = settings.ray_in_flight_mb << 20
-    queue = deque(jobs)
+    # largest first: a task parses and embeds one file on one CPU, so a big file dispatched
+    # last leaves the node's other CPUs idle while it finishes (the run's tail)
+    queue = deque(sorted(jobs, key=lambda item: item[0].size, reverse=True))
     in_flight: dict[Any, tuple[ParseJob, FileRecord | None]] = {}
     in_flight_bytes = 0
     nodes = NodeThroughput()
