@@ -29,7 +29,11 @@ from rag_core.answering.prompt import (
 from rag_core.answering.relevance_gate import floor_for
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
-from rag_core.embedding.relevance import passage_margin, relevance_floors
+from rag_core.embedding.relevance import (
+    passage_margin,
+    relevance_floors,
+    support_across_languages,
+)
 from rag_core.generation.admission import AnswerGate, AnswerTimeout, Lease, WaitCallback
 from rag_core.generation.llm import ChatModel, GenerationStats
 from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
@@ -134,7 +138,11 @@ class AnswerEngine:
         self._model = model
         self._settings = settings
         self._checker = (
-            SupportChecker(retriever.embedder, settings.support_threshold)
+            SupportChecker(
+                retriever.embedder,
+                settings.support_threshold,
+                support_across_languages(retriever.embedder.info.name),
+            )
             if settings.verify_citations
             else None
         )

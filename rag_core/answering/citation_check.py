@@ -7,6 +7,12 @@ names are facts a reader will act on, so each one must occur in the passage, wha
 score. A sentence that fails is re-cited to another given source that supports it, or
 marked unsupported. The threshold is measured on `data/eval/support-pairs.jsonl`
 (`ragdesk eval support`).
+
+A sentence in another language than its passage (a Spanish answer from an English manual)
+shares no words with it, so the lexical half would hold its score near half the dense
+cosine and every such sentence would fail. Across languages the score is the dense cosine
+alone, moved by the embedder's measured across-languages floor onto the same threshold
+(`benchmarks/support_across.py`); an embedder with no such floor keeps the one rule.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from rag_core.answering.function_words import (
     number_words,
     stop_words,
 )
+from rag_core.answering.language import language_of
 from rag_core.i18n import SOURCE_LANGUAGE
 
 DENSE_WEIGHT = 0.5  # fixed a priori: the labelled set tunes only the threshold
@@ -52,7 +59,8 @@ class SentenceEncoder(Protocol):
 class Support:
     """How well one passage backs one claim."""
 
-    score: float  # DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
+    score: float  # DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical (across languages:
+    # dense moved onto the threshold's scale, see SupportChecker)
     dense: float  # best cosine between the claim and a passage sentence (or the passage)
     lexical: float  # share of the claim's content words that occur in the passage
     missing: tuple[str, ...]  # numbers, dates and names of the claim absent from the passage
@@ -146,30 +154,37 @@ def numbers_in(text: str, words: Mapping[str, str] | None = None) -> set[str]:
     return found | (spelled - {"1", "0"})  # "one of", "no one": not quantities
 
 
-def names_in(claim: str, language: str = SOURCE_LANGUAGE) -> set[str]:
-    """Capitalised words after the first, and identifiers (CamelCase, with _ . or digits)."""
+def names_in(claim: str, language: str = SOURCE_LANGUAGE, capitalised: bool = True) -> set[str]:
+    """Capitalised words after the first, and identifiers (CamelCase, with _ . or digits);
+    `capitalised=False`: identifiers only (across languages a capitalised word is often a
+    translated name, "Secretario del Proyecto" for "Project Secretary")."""
     plain = not_names(language)
     words = _WORD.findall(claim)
     names = set()
     for i, word in enumerate(words):
         word = re.sub(r"['’]s$", "", word)
         identifier = bool(re.search(r"[a-z][A-Z]|_|\w\.\w|[A-Za-z]\d", word))
-        capitalised = word[0].isupper() and i > 0 and word not in plain and len(word) > 1
-        if identifier or capitalised:
+        name = capitalised and word[0].isupper() and i > 0 and word not in plain and len(word) > 1
+        if identifier or name:
             names.add(word)
     return names
 
 
 def missing_facts(
-    claim: str, passage: str, language: str = SOURCE_LANGUAGE, given: str = ""
+    claim: str,
+    passage: str,
+    language: str = SOURCE_LANGUAGE,
+    given: str = "",
+    capitalised: bool = True,
 ) -> tuple[str, ...]:
     """Numbers and names of the claim (in `language`) that neither the passage nor `given`
-    (the question: "a 4 hour flight" applied to a rule on flights "under 6 hours") contain."""
+    (the question: "a 4 hour flight" applied to a rule on flights "under 6 hours") contain;
+    `capitalised`: see `names_in`."""
     known = f"{passage}\n{given}" if given else passage
     have_numbers = numbers_in(known, ALL_NUMBER_WORDS)
     missing = sorted(numbers_in(claim, number_words(language)) - have_numbers)
     lowered = known.lower()
-    for name in sorted(names_in(claim, language)):
+    for name in sorted(names_in(claim, language, capitalised)):
         forms = {name.lower(), re.sub(r"(?<=[A-Z])s$", "", name).lower()}  # SSDs ~ SSD
         # a unit may follow its number ("16MB"): only a letter before the name is a new word
         bounded = (rf"(?<![^\W\d]){re.escape(f)}(?!\w)" for f in forms)
@@ -197,9 +212,17 @@ def passage_units(passage: str) -> list[str]:
 class SupportChecker:
     """Scores claims against passages with the real embedder; re-cites or flags."""
 
-    def __init__(self, encoder: SentenceEncoder, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self,
+        encoder: SentenceEncoder,
+        threshold: float = DEFAULT_THRESHOLD,
+        across_languages: float | None = None,
+    ) -> None:
+        """`across_languages`: the dense cosine a claim must reach in a passage written in
+        another language (None: the same rule as in one language)."""
         self._encoder = encoder
         self.threshold = threshold
+        self.across_languages = across_languages
 
     def score_many(
         self, pairs: Sequence[tuple[str, str]], language: str = SOURCE_LANGUAGE, given: str = ""
@@ -215,15 +238,27 @@ class SupportChecker:
         all_units = list(dict.fromkeys(u for p in passages for u in units[p]))
         claim_vectors = dict(zip(claims, self._encoder.encode_uncached(claims), strict=True))
         unit_vectors = dict(zip(all_units, self._encoder.embed(all_units), strict=True))
+        across = self.across_languages
+        foreign = {p: self._in_another_language(p, language) for p in passages}
         results = []
         for claim, passage in pairs:
             matrix = np.stack([unit_vectors[u] for u in units[passage]])
             dense = float(np.max(matrix @ claim_vectors[claim]))
             lexical = lexical_overlap(claim, passage, language)
-            score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
-            missing = missing_facts(claim, passage, language, given)
+            if across is not None and foreign[passage]:
+                score = dense - across + self.threshold
+            else:
+                score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
+            missing = missing_facts(claim, passage, language, given, not foreign[passage])
             results.append(Support(score, dense, lexical, missing))
         return results
+
+    def _in_another_language(self, passage: str, language: str) -> bool:
+        """Whether the passage is written in another language than the claims (a passage
+        too short or technical to tell counts as theirs: the one-language rule)."""
+        if self.across_languages is None:
+            return False
+        return language_of(passage[:1000], language) != language
 
     def score(self, claim: str, passage: str) -> Support:
         return self.score_many([(claim, passage)])[0]

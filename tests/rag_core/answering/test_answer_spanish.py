@@ -19,11 +19,12 @@ from rag_core.answering.language import language_of
 from rag_core.answering.prompt import NOT_FOUND, build_prompt, not_found
 from rag_core.answering.retrieval import Retriever, search_spec
 from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.relevance import support_across_languages
 from rag_core.generation.llm import LlamaCppChat
 from rag_core.generation.model_files import resolve_model
 from rag_core.settings import Settings
 from rag_core.store.edge import EdgeStore
-from tests.app.chat_corpus import POLITICA_VIAJES, PREGUNTA, PREGUNTA_AJENA
+from tests.app.chat_corpus import POLITICA_VIAJES, PREGUNTA, PREGUNTA_AJENA, TRAVEL_POLICY
 from tests.conftest import REPO
 
 
@@ -147,3 +148,36 @@ def test_a_spanish_sentence_is_checked_against_its_spanish_passage(embedder: Emb
         "El alquiler de coches se reembolsa hasta 90 EUR por día [1].", passages, "es"
     )
     assert [c.supported for c in wrong.checks] == [False], wrong.checks
+
+
+def test_a_spanish_sentence_is_checked_against_an_english_passage(e5_embedder: Embedder) -> None:
+    """A Spanish answer from an English policy shares no words with it: scored as in one
+    language, even the right sentence failed (and a wholly "unsupported" answer is withheld).
+    With e5's measured floor across languages the right one holds and the wrong ones fail."""
+    floor = support_across_languages(e5_embedder.name)
+    assert floor is not None
+    checker = SupportChecker(e5_embedder, DEFAULT_THRESHOLD, floor)
+    passages = {1: " ".join(TRAVEL_POLICY.split())}
+    right = "Los empleados reservan clase turista para vuelos de menos de seis horas [1]."
+    for sentence in (
+        right,
+        "Las noches de hotel en las capitales se reembolsan hasta 220 EUR [1].",
+    ):
+        held = checker.verify(sentence, passages, "es")
+        assert [c.supported for c in held.checks] == [True], held.checks
+    for wrong in (
+        "Los empleados pueden viajar en primera clase en todos los vuelos [1].",
+        "El alquiler de coches se reembolsa hasta 90 EUR por día [1].",
+        "Las comidas de trabajo se pagan con la tarjeta de la empresa [1].",
+    ):
+        flagged = checker.verify(wrong, passages, "es")
+        assert [c.supported for c in flagged.checks] == [False], (wrong, flagged.checks)
+    one_rule = SupportChecker(e5_embedder, DEFAULT_THRESHOLD).verify(right, passages, "es")
+    assert [c.supported for c in one_rule.checks] == [False], one_rule.checks
+    # a Spanish passage is not across languages: the one-language rule, unchanged
+    spanish = {1: " ".join(POLITICA_VIAJES.split())}
+    same = checker.verify(right, spanish, "es").checks[0]
+    assert (
+        same.support.score
+        == SupportChecker(e5_embedder).verify(right, spanish, "es").checks[0].support.score
+    )
