@@ -91,11 +91,15 @@ def test_a_conversation_survives_a_reload_and_reopens_from_the_sidebar(app_url: 
         chat_box.press("Enter")
         expect(page.locator("a.rd-cite").first).to_be_visible(timeout=600_000)
         expect(page).to_have_url(re.compile(r"[?&]c=[0-9a-f]{32}"), timeout=30_000)
-        answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+        shown = page.locator('[data-testid="stChatMessage"]').nth(1)
+        # the message is whole once its feedback buttons (the last thing drawn) are there
+        expect(shown).to_contain_text("thumb_down", timeout=60_000)
+        answer_text = shown.inner_text()
 
         page.reload()
         expect(page.locator("a.rd-cite").first).to_be_visible(timeout=180_000)
         reopened = page.locator('[data-testid="stChatMessage"]')
+        expect(reopened.nth(1)).to_contain_text("thumb_down", timeout=60_000)
         expect(reopened.first).to_contain_text(question)
         expect(page.locator("div.rd-source").first).to_contain_text("travel-policy.md")
         assert reopened.nth(1).inner_text() == answer_text, "reopened as it was shown"
