@@ -58,14 +58,21 @@ def load_pairs(path: Path) -> list[SupportPair]:
     return pairs
 
 
-def _rates(pairs: list[SupportPair], scores: list[Support], threshold: float) -> dict[str, Any]:
-    flagged = [not s.holds(threshold) for s in scores]
-    truth = [not p.supported for p in pairs]
+def flag_rates(flagged: list[bool], truth: list[bool]) -> tuple[float, float, int, int]:
+    """(precision, recall, supported flagged, unsupported passed) of flagging claims,
+    `truth` being True for the unsupported ones."""
     tp = sum(f and t for f, t in zip(flagged, truth, strict=True))
     fp = sum(f and not t for f, t in zip(flagged, truth, strict=True))
     fn = sum(t and not f for f, t in zip(flagged, truth, strict=True))
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
+    return precision, recall, fp, fn
+
+
+def _rates(pairs: list[SupportPair], scores: list[Support], threshold: float) -> dict[str, Any]:
+    flagged = [not s.holds(threshold) for s in scores]
+    truth = [not p.supported for p in pairs]
+    precision, recall, fp, fn = flag_rates(flagged, truth)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     correct = sum(f == t for f, t in zip(flagged, truth, strict=True))
     return {

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from app.eval_support import MIN_PRECISION, load_pairs  # noqa: E402
+from app.eval_support import MIN_PRECISION, flag_rates, load_pairs  # noqa: E402
 from rag_core.answering.citation_check import DEFAULT_THRESHOLD, SupportChecker  # noqa: E402
 from rag_core.embedding.embedder import Embedder  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
@@ -62,10 +62,8 @@ def translate(settings: Settings) -> None:
 
 def rates(flags: list[bool], truth: list[bool]) -> tuple[float, float, int]:
     """(precision, recall, supported claims flagged) of flagging unsupported claims."""
-    tp = sum(f and t for f, t in zip(flags, truth, strict=True))
-    fp = sum(f and not t for f, t in zip(flags, truth, strict=True))
-    fn = sum(t and not f for f, t in zip(flags, truth, strict=True))
-    return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 1.0), fp
+    precision, recall, flagged_supported, _ = flag_rates(flags, truth)
+    return precision, recall, flagged_supported
 
 
 def measure(embedder: Embedder) -> None:
