@@ -184,7 +184,11 @@ def ask(
                     "sources": shown,
                     "refused": refused,
                     "search_query": query,
-                    "timings": {"retrieval_ms": round(retrieval.milliseconds, 2)},
+                    "search_translation": retrieval.translation,
+                    "timings": {
+                        "retrieval_ms": round(retrieval.milliseconds, 2),
+                        "translation_ms": round(retrieval.translation_ms, 2),
+                    },
                 }
                 typer.echo(json.dumps(result) if as_json else json.dumps(result, indent=2))
                 return
@@ -235,13 +239,23 @@ def eval_retrieval(
     mode: Annotated[
         str, typer.Option(help="dense, sparse, hybrid (the configured search), or all.")
     ] = "hybrid",
+    translate: Annotated[
+        bool,
+        typer.Option(
+            "--translate",
+            help="Also search each question translated by the answering model "
+            "(RAGDESK_TRANSLATE_QUESTIONS_TO), as the answer path does.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Index a BEIR dataset with the real ingestion code and score the real retrieval."""
     from dataclasses import replace
 
     from app.eval_retrieval import evaluate
+    from rag_core.answering.question_translation import QuestionTranslator
     from rag_core.answering.retrieval import search_spec
+    from rag_core.generation.llm import load_chat_model
 
     with reported_errors():
         settings = load_settings()
@@ -256,7 +270,13 @@ def eval_retrieval(
         specs = choices if mode == "all" else {mode: choices[mode]}
         if not (dataset / "corpus.jsonl").is_file():
             raise RagdeskError(f"{dataset} has no corpus.jsonl (BEIR layout expected)")
-        results = evaluate(dataset, settings, specs)
+        translator = None
+        if translate:
+            if settings.translate_questions_to == "off":
+                raise RagdeskError("--translate needs RAGDESK_TRANSLATE_QUESTIONS_TO (en or es)")
+            model = load_chat_model(settings)
+            translator = QuestionTranslator(model, settings.translate_questions_to)
+        results = evaluate(dataset, settings, specs, translator=translator)
     if as_json:
         typer.echo(json.dumps(results[mode] if mode != "all" else results))
         return

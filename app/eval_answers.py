@@ -145,6 +145,8 @@ def run_question(
         text, withheld, supported = "", False, []
         refused_by = "threshold" if refused else ""
         times = {"retrieval_ms": retrieval.milliseconds}
+        if retrieval.translation:  # the question was also searched translated
+            times["translation_ms"] = retrieval.translation_ms
         best = retrieval.best_relevance
     else:
         answer = engine.ask(item.question, groups)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.pipeline import run_ingest
-from rag_core.answering.relevance_gate import floor_for
+from rag_core.answering.language import language_of
+from rag_core.answering.question_translation import QuestionTranslator
+from rag_core.answering.relevance_gate import floor_for, translation_passes
 from rag_core.answering.retrieval import Retriever
 from rag_core.embedding.embedder import Embedder, embedder_for
 from rag_core.embedding.relevance import relevance_floors
@@ -88,14 +90,28 @@ def score_runs(
     names: dict[str, str],
     spec: SearchSpec,
     settings: Settings,
+    translations: dict[str, str | None] | None = None,
 ) -> dict[str, float]:
     """Ranking metrics, plus the share of questions the answer path would refuse (best
     relevance of the top_k passages below min_relevance): every question here has an
-    answer, so those are false refusals."""
+    answer, so those are false refusals. With `translations` (query id -> the question
+    translated, or None), the ranking is the fused one of the answer path, and a question
+    is refused only when its translation does not reach its floor either, as there."""
     ndcg, r10, r100, mrr, latency, refused = [], [], [], [], [], []
     floors = relevance_floors(settings.min_relevance, retriever.embedder.info.name)
     for qid, question in dataset.queries.items():
         retrieval = retriever.retrieve(question, ["*"], CHUNKS_PER_QUERY, spec)
+        given = retrieval.sources[: settings.top_k]
+        best = max(given, key=lambda s: s.relevance, default=None)
+        floor = floor_for(floors, question, best.text if best else None)
+        below = best is None or best.relevance < floor
+        translation = (translations or {}).get(qid)
+        if translation:
+            retrieval = retriever.retrieve(
+                question, ["*"], CHUNKS_PER_QUERY, spec, translation=translation
+            )
+            below = below and not translation_passes(floors, retrieval)
+        refused.append(float(below))
         ranked: list[str] = []
         for source in retrieval.sources:
             doc = names.get(source.source)
@@ -107,10 +123,6 @@ def score_runs(
         r100.append(recall_at_k(ranked, relevant, 100))
         mrr.append(mrr_at_k(ranked, relevant, 10))
         latency.append(retrieval.milliseconds)
-        given = retrieval.sources[: settings.top_k]
-        best = max(given, key=lambda s: s.relevance, default=None)
-        floor = floor_for(floors, question, best.text if best else None)
-        refused.append(float(best is None or best.relevance < floor))
     return {
         "ndcg@10": round(mean(ndcg), 4),
         "recall@10": round(mean(r10), 4),
@@ -122,11 +134,26 @@ def score_runs(
     }
 
 
+def translate_queries(dataset: Dataset, translator: QuestionTranslator) -> dict[str, str | None]:
+    """Each query translated as the answer path translates it (None: already in the
+    translator's language, or no usable translation)."""
+    return {
+        qid: translator(question, language_of(question))
+        for qid, question in dataset.queries.items()
+    }
+
+
 def evaluate(
-    folder: Path, settings: Settings, specs: dict[str, SearchSpec], embedder: Embedder | None = None
+    folder: Path,
+    settings: Settings,
+    specs: dict[str, SearchSpec],
+    embedder: Embedder | None = None,
+    translator: QuestionTranslator | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Metrics per named search spec, over one temporary index of the dataset."""
+    """Metrics per named search spec, over one temporary index of the dataset; with a
+    translator, questions are also searched translated (the answer path's fusion)."""
     dataset = load_beir(folder)
+    translations = translate_queries(dataset, translator) if translator else None
     with tempfile.TemporaryDirectory(prefix="ragdesk-eval-") as tmp:
         run_settings = settings.model_copy(update={"data_dir": Path(tmp), "qdrant_path": None})
         embedder = embedder or embedder_for(settings)
@@ -134,6 +161,6 @@ def evaluate(
             names = index_corpus(dataset, run_settings, store, embedder)
             retriever = Retriever(store, embedder, next(iter(specs.values())))
             return {
-                name: score_runs(dataset, retriever, names, spec, settings)
+                name: score_runs(dataset, retriever, names, spec, settings, translations)
                 for name, spec in specs.items()
             }

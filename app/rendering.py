@@ -133,6 +133,9 @@ def source_html(message_id: str, n: int, source: Source, highlight: str | None) 
 
 def timing_caption(timings: dict[str, float], refused: bool) -> str:
     parts = [_("retrieval {ms:.0f} ms").format(ms=timings.get("retrieval_ms", 0))]
+    if "translation_ms" in timings:  # the question was also searched translated
+        translated = timings["translation_ms"] / 1000
+        parts.append(_("question translated for the search in {s:.1f} s").format(s=translated))
     if not refused and "time_to_first_token_ms" in timings:
         first = timings["time_to_first_token_ms"] / 1000
         parts.append(_("first token {s:.1f} s").format(s=first))

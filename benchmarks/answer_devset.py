@@ -184,6 +184,12 @@ def main() -> None:
         action="store_true",
         help="no model: gold file among the retrieved passages, threshold refusals",
     )
+    parser.add_argument(
+        "--translate",
+        action="store_true",
+        help="with --retrieve-only: load the model anyway, to translate questions for "
+        "retrieval as the answer path does (RAGDESK_TRANSLATE_QUESTIONS_TO)",
+    )
     parser.add_argument("--kinds", default="", help="comma-separated kinds to keep")
     parser.add_argument("--every", type=int, default=1, help="keep every n-th question")
     parser.add_argument(
@@ -231,7 +237,8 @@ def main() -> None:
     started = time.perf_counter()
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
-    with open_answering(settings, with_model=not args.retrieve_only, wording=wording) as answering:
+    with_model = not args.retrieve_only or args.translate
+    with open_answering(settings, with_model=with_model, wording=wording) as answering:
         collection = answering.store.meta()  # what built it: embedder, backend, languages
         for item in items:
             outcomes.append(
@@ -249,6 +256,8 @@ def main() -> None:
         result["by_language_pair"] = by_language_pair(outcomes, pairs, args.retrieve_only)
     result["qa"] = str(qa.relative_to(REPO) if qa.is_relative_to(REPO) else qa)
     result["model"] = None if args.retrieve_only else args.model
+    translating = with_model and settings.translate_questions_to != "off"
+    result["questions_translated_by"] = args.model if translating else None
     result["collection"] = {k: v for k, v in collection.items() if k != "schema_version"}
     result["wording"] = "baseline" if args.baseline else "current"
     result["wall_s"] = round(time.perf_counter() - started, 1)

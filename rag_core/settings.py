@@ -228,6 +228,14 @@ class Settings(BaseSettings):
     # question (rag_core/answering/rerank.py), and the best top_k kept; 0 = off.
     rerank_depth: int = Field(default=0, ge=0, le=200)
 
+    # A question in another language is translated into this one by the answering model and
+    # searched in both (rag_core/answering/question_translation.py): most documentation is
+    # in English, and the multilingual embedder matches a Spanish question with an English
+    # passage far worse than its translation (faq-dev-es 0.652 -> 0.744 nDCG@10, +1.4 s
+    # with the 1.5B; 0.5B ~0.6 s). A question the floor would refuse in its own words is
+    # answered when its translation reaches the floor. off: search with the question only.
+    translate_questions_to: Literal["off", "en", "es"] = "en"
+
     # Passages whose relevance is this far below the best one are not given to the model
     # (fewer prompt tokens, less for a small model to be distracted by); 1 keeps all.
     # Unset: the margin measured for the collection's embedder (rag_core/embedding/relevance.py).

@@ -26,7 +26,8 @@ from rag_core.answering.prompt import (
     describe,
     not_found,
 )
-from rag_core.answering.relevance_gate import floor_for
+from rag_core.answering.question_translation import QuestionTranslator
+from rag_core.answering.relevance_gate import floor_for, translation_passes
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
 from rag_core.embedding.relevance import (
@@ -71,6 +72,7 @@ class Answer:
     refused_by: str | None = None
     flagged_injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    search_translation: str | None = None  # the question translated, also searched
     checks: list[SentenceCheck] = field(default_factory=list)  # cited sentences, verified
 
     @property
@@ -105,6 +107,7 @@ class Answer:
             "refused_by": self.refused_by,
             "language": self.language,
             "search_query": self.search_query,
+            "search_translation": self.search_translation,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
         }
 
@@ -149,6 +152,10 @@ class AnswerEngine:
         self._gate = gate
         self._floors = relevance_floors(settings.min_relevance, retriever.embedder.info.name)
         self._margin = passage_margin(settings.passage_margin, retriever.embedder.info.name)
+        target = settings.translate_questions_to
+        self._translator = (
+            QuestionTranslator(model, target) if model is not None and target != "off" else None
+        )
 
     def retrieve(
         self,
@@ -160,10 +167,25 @@ class AnswerEngine:
         language: str | None = None,
     ) -> tuple[str, Retrieval, bool]:
         """(search query, retrieval, refused) — no answer generation. `language`: the
-        question's, when the caller knows it already."""
+        question's, when the caller knows it already. A question not in the translation
+        language is translated by the model and searched again, both fused; the floor
+        refuses it only when neither the question (on its own search, as the floor was
+        measured) nor its translation reaches its floor."""
         query = self.standalone_question(question, history, on_wait)
-        retrieval = self._retriever.retrieve(query, groups, k or self._settings.top_k)
+        k = k or self._settings.top_k
+        retrieval = self._retriever.retrieve(query, groups, k)
         refused = retrieval.best_relevance < self.relevance_floor(question, retrieval, language)
+        language = language or language_of(question)
+        if self._translator is None or not self._translator.needed(language):
+            return query, retrieval, refused
+        started = time.perf_counter()
+        with self._slot(on_wait):
+            translation = self._translator(query, language)
+        translated_ms = (time.perf_counter() - started) * 1000
+        if translation:
+            retrieval = self._retriever.retrieve(query, groups, k, translation=translation)
+            retrieval.translation_ms = translated_ms
+            refused = refused and not translation_passes(self._floors, retrieval)
         return query, retrieval, refused
 
     @property
@@ -230,6 +252,9 @@ class AnswerEngine:
         answer = Answer(question=question, search_query=query, sources=retrieval.sources)
         answer.language = language
         answer.timings["retrieval_ms"] = retrieval.milliseconds
+        answer.search_translation = retrieval.translation
+        if retrieval.translation:
+            answer.timings["translation_ms"] = retrieval.translation_ms
         telemetry.RETRIEVAL_SECONDS.observe(retrieval.milliseconds / 1000)
         if refused or self._model is None:
             telemetry.REFUSALS.labels("not_found").inc()

@@ -5,8 +5,13 @@ benchmark all ask here, so the three cannot drift apart."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rag_core.answering.language import crosses_languages, language_of
 from rag_core.embedding.relevance import Floors
+
+if TYPE_CHECKING:
+    from rag_core.answering.retrieval import Retrieval
 
 
 def floor_for(
@@ -19,3 +24,14 @@ def floor_for(
         return floors.same_language  # one floor: no language to guess
     across = crosses_languages(language or language_of(question), best_passage)
     return floors.across_languages if across else floors.same_language
+
+
+def translation_passes(floors: Floors, retrieval: Retrieval) -> bool:
+    """Whether the question's translation (when it was searched too) reaches its own floor
+    with its best passage: a question the floor refuses in its own words is still answered
+    when its translation clearly matches (a Spanish question's cosine to its English answer
+    sits below an English question's)."""
+    if not retrieval.translation or retrieval.translation_best is None:
+        return False
+    relevance, passage = retrieval.translation_best
+    return relevance >= floor_for(floors, retrieval.translation, passage)

@@ -21,6 +21,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "version": RECORD_VERSION,
         "question": answer.question,
         "search_query": answer.search_query,
+        "search_translation": answer.search_translation,
         "text": answer.text,
         "citations": [asdict(c) for c in answer.citations],
         "sources": [asdict(s) for s in answer.sources],
@@ -55,6 +56,7 @@ def answer_from_record(record: dict[str, Any]) -> Answer:
     return Answer(
         question=record.get("question", ""),
         search_query=record.get("search_query", ""),
+        search_translation=record.get("search_translation"),
         text=record.get("text", ""),
         citations=[Citation(**_known(Citation, c)) for c in record.get("citations", [])],
         sources=[Source(**_known(Source, s)) for s in record.get("sources", [])],

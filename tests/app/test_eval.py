@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 
 from app.eval_answers import Outcome, QaItem, keyword_found, load_qa, summarize
-from app.eval_retrieval import evaluate, load_beir
+from app.eval_retrieval import evaluate, index_corpus, load_beir, score_runs
+from rag_core.answering.retrieval import Retriever
 from rag_core.answering.safety import neutralize
 from rag_core.embedding.embedder import Embedder
 from rag_core.evaluation.ranking_metrics import mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
 from rag_core.store.base import SearchSpec
+from rag_core.store.edge import EdgeStore
 from tests.conftest import REPO
 
 
-@pytest.fixture
-def faq_slice(tmp_path: Path, shared_docs: Path) -> Path:
-    """The first 40 passages of faq-dev and the questions whose answers are among them."""
-    dataset = shared_docs.parent / "eval" / "faq-dev"
-    target = tmp_path / "faq-slice"
+def _slice(dataset: Path, target: Path) -> Path:
+    """The first 40 passages of a faq-dev dataset and the questions whose answers are among
+    them."""
     target.mkdir()
     corpus = (dataset / "corpus.jsonl").read_text().splitlines()[:40]
     keep = {json.loads(line)["_id"] for line in corpus}
@@ -33,6 +33,11 @@ def faq_slice(tmp_path: Path, shared_docs: Path) -> Path:
     (target / "qrels.tsv").write_text("\n".join(kept_qrels) + "\n")
     shutil.copy(dataset / "queries.jsonl", target / "queries.jsonl")
     return target
+
+
+@pytest.fixture
+def faq_slice(tmp_path: Path, shared_docs: Path) -> Path:
+    return _slice(shared_docs.parent / "eval" / "faq-dev", tmp_path / "faq-slice")
 
 
 def test_metrics_on_a_known_ranking() -> None:
@@ -53,6 +58,26 @@ def test_eval_retrieval_scores_all_modes(faq_slice: Path, embedder: Embedder) ->
     assert results["dense"]["recall@100"] == 1.0  # 40 passages: all of them in the top 100
     assert results["dense"]["ndcg@10"] > 0.6
     assert results["hybrid"]["ndcg@10"] >= results["sparse"]["ndcg@10"]
+
+
+def test_eval_retrieval_fuses_a_spanish_question_with_its_translation(
+    tmp_path: Path, shared_docs: Path, e5_embedder: Embedder
+) -> None:
+    """Spanish questions over English passages, each also searched in English (here the
+    dataset's English originals stand in for the model's translations), scored as the
+    answer path ranks and refuses them: better than the Spanish questions alone."""
+    spanish = load_beir(_slice(shared_docs.parent / "eval" / "faq-dev-es", tmp_path / "es"))
+    english = load_beir(shared_docs.parent / "eval" / "faq-dev")
+    translations: dict[str, str | None] = {q: english.queries[q] for q in spanish.queries}
+    settings = Settings(data_dir=tmp_path / "data", workers=0)
+    spec = SearchSpec(mode="hybrid")
+    with EdgeStore(tmp_path / "qdrant", "eval") as store:
+        names = index_corpus(spanish, settings, store, e5_embedder)
+        retriever = Retriever(store, e5_embedder, spec)
+        alone = score_runs(spanish, retriever, names, spec, settings)
+        fused = score_runs(spanish, retriever, names, spec, settings, translations)
+    assert fused["ndcg@10"] > alone["ndcg@10"]
+    assert fused["false_refusals"] <= alone["false_refusals"]
 
 
 DEVSET = REPO / "data" / "eval" / "answers-dev.jsonl"

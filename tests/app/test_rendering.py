@@ -72,6 +72,8 @@ def test_timings_caption() -> None:
         "retrieval 12 ms · first token 2.5 s · 9.3 tokens/s · waited 3.0 s behind another question"
     )
     assert timing_caption({"retrieval_ms": 5}, refused=True) == "retrieval 5 ms"
+    translated = timing_caption({"retrieval_ms": 31, "translation_ms": 1240}, refused=True)
+    assert translated == "retrieval 31 ms · question translated for the search in 1.2 s"
 
 
 def test_an_unsupported_sentence_is_marked_with_a_tooltip() -> None:

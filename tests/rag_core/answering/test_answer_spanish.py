@@ -72,7 +72,9 @@ def test_unrelated_spanish_question_is_refused_in_spanish(
     spanish_parts: tuple[Settings, Retriever],
 ) -> None:
     settings, retriever = spanish_parts
-    strict = settings.model_copy(update={"min_relevance": 0.99})  # nothing passes the floor
+    # nothing passes the floor; no translation (which is a model call: see
+    # test_question_translation.py for a question its translation lets through)
+    strict = settings.model_copy(update={"min_relevance": 0.99, "translate_questions_to": "off"})
     answer = AnswerEngine(retriever, NoModel(), strict).ask(PREGUNTA_AJENA, ["*"])  # type: ignore[arg-type]
     assert answer.refused and answer.refused_by == "threshold"
     assert answer.text == not_found("es") == "No he encontrado esto en los documentos."
@@ -84,7 +86,7 @@ def test_too_short_to_tell_falls_back_to_the_reader_language(
     spanish_parts: tuple[Settings, Retriever],
 ) -> None:
     settings, retriever = spanish_parts
-    strict = settings.model_copy(update={"min_relevance": 0.99})
+    strict = settings.model_copy(update={"min_relevance": 0.99, "translate_questions_to": "off"})
     engine = AnswerEngine(retriever, NoModel(), strict)  # type: ignore[arg-type]
     assert engine.ask("VPN", ["*"], fallback_language="es").text == not_found("es")
     assert engine.ask("VPN", ["*"]).text == NOT_FOUND

@@ -42,10 +42,11 @@ def shown_answer() -> Answer:
     return Answer(
         question="How much for hotels?",
         search_query="How much for hotels?",
+        search_translation="¿Cuánto se paga por los hoteles?",  # the search's second query
         text="Hotels are paid up to 300 EUR [1].",
         citations=[Citation(1, source.source, None, source.section, source.text, 0.72, None)],
         sources=[source],
-        timings={"retrieval_ms": 12.5, "time_to_first_token_ms": 800.0},
+        timings={"retrieval_ms": 12.5, "translation_ms": 640.0, "time_to_first_token_ms": 800.0},
         checks=[check],
     )
 
