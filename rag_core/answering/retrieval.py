@@ -68,9 +68,15 @@ class Retrieval:
         return max(self.sources, key=lambda s: s.relevance, default=None)
 
 
-def _source(hit: Hit, query: np.ndarray) -> Source:
+def _source(hit: Hit, query: np.ndarray, translated: np.ndarray | None = None) -> Source:
+    """A hit as a passage; its relevance is its cosine with the question, or with the
+    question's translation when that is closer (a passage in the translation's language:
+    so an English passage is not judged by a Spanish question's lower cosine across
+    languages when the prompt's passage margin is applied)."""
     payload = hit.payload
     relevance = float(hit.dense @ query) if hit.dense is not None else 0.0
+    if translated is not None and hit.dense is not None:
+        relevance = max(relevance, float(hit.dense @ translated))
     return Source(
         id=hit.id,
         source=payload.get(Payload.SOURCE, ""),
@@ -155,6 +161,7 @@ class Retriever:
         dense = self._embedder.embed_query(question)
         depth = max(k, self.rerank_depth)
         translation_best = None
+        translated = None
         if translation:
             wide = max(depth, TRANSLATION_DEPTH)
             own = self._search(question, dense, wide, groups, spec)
@@ -165,8 +172,7 @@ class Retriever:
             translation_best = _best_match(translated, hits)
         else:
             hits = self._search(question, dense, depth, groups, spec)
-        # relevance stays the cosine with the question itself: the floor's calibration
-        sources = [_source(hit, dense) for hit in hits]
+        sources = [_source(hit, dense, translated) for hit in hits]
         if depth == k:
             elapsed = (time.perf_counter() - started) * 1000
             return Retrieval(
