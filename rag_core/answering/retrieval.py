@@ -221,12 +221,14 @@ def fuse_by_language(
     English translation. Each hit's score becomes its fused score."""
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
+    passage_language: dict[str, str] = {}  # told once per passage, found in both lists or not
     for hits, language in ((own, own_language), (other, other_language)):
         for rank, hit in enumerate(hits):
-            first.setdefault(hit.id, hit)
-            text = str(hit.payload.get(Payload.TEXT, ""))[:600]
-            matched = language_of(text, own_language) == language
-            weight = MATCHED_WEIGHT if matched else 1.0
+            if hit.id not in first:
+                first[hit.id] = hit
+                text = str(hit.payload.get(Payload.TEXT, ""))[:600]
+                passage_language[hit.id] = language_of(text, own_language)
+            weight = MATCHED_WEIGHT if passage_language[hit.id] == language else 1.0
             scores[hit.id] = scores.get(hit.id, 0.0) + weight / (TRANSLATION_RRF_K + rank)
     order = sorted(scores, key=lambda hit_id: -scores[hit_id])
     return [replace(first[hit_id], score=scores[hit_id]) for hit_id in order]
