@@ -97,9 +97,11 @@ def status(
         typer.echo(json.dumps(info))
         return
     out = Console()
+    english = info["english_embedder"]
     out.print(
         f"[bold]{info['collection']}[/] at {info['location']}: {info['files']:,} files, "
-        f"{info['chunks']:,} chunks; embedder {info['embedder']}; "
+        f"{info['chunks']:,} chunks; embedder {info['embedder']}"
+        f"{f' (English vectors: {english})' if english else ''}; "
         f"last ingest {info['last_ingest'] or 'never'}"
     )
     table = Table("file", "chunks", header_style="bold")

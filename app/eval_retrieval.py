@@ -20,6 +20,7 @@ from rag_core.answering.question_translation import QuestionTranslator
 from rag_core.answering.relevance_gate import floor_for, translation_passes
 from rag_core.answering.retrieval import Retriever
 from rag_core.embedding.embedder import Embedder, embedder_for
+from rag_core.embedding.english import english_embedder_for
 from rag_core.embedding.relevance import relevance_floors
 from rag_core.evaluation.ranking_metrics import mean, mrr_at_k, ndcg_at_k, recall_at_k
 from rag_core.settings import Settings
@@ -159,8 +160,13 @@ def evaluate(
         embedder = embedder or embedder_for(settings)
         with EdgeStore(Path(tmp) / "qdrant", "eval") as store:
             names = index_corpus(dataset, run_settings, store, embedder)
-            retriever = Retriever(store, embedder, next(iter(specs.values())))
-            return {
-                name: score_runs(dataset, retriever, names, spec, settings, translations)
-                for name, spec in specs.items()
-            }
+            english = english_embedder_for(run_settings, store.meta(), embedder)
+            retriever = Retriever(store, embedder, next(iter(specs.values())), english=english)
+            try:
+                return {
+                    name: score_runs(dataset, retriever, names, spec, settings, translations)
+                    for name, spec in specs.items()
+                }
+            finally:
+                if english is not None:
+                    english.close()

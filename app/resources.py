@@ -25,6 +25,7 @@ from rag_core.settings import (
 )
 from rag_core.store.base import VectorStore
 from rag_core.store.factory import list_collections, open_store
+from rag_core.store.schema import CollectionMeta
 from rag_core.types import (
     ModelUnavailable,
     RagdeskError,
@@ -69,6 +70,15 @@ def get_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder:
     backend = backend_for(config, meta, query=True)
     with st.spinner(_("Loading the embedding model…")):  # shown only if it takes a while
         return _load_embedder(config, model, backend, settings)
+
+
+def get_english_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder | None:
+    """The collection's English embedder (rag_core/embedding/english.py), if it has one."""
+    recorded = CollectionMeta.of(meta).english_embedder
+    if not recorded:
+        return None
+    with st.spinner(_("Loading the embedding model…")):
+        return _load_embedder(settings.embedding, recorded["name"], recorded["backend"], settings)
 
 
 @st.cache_resource(show_spinner=False)

@@ -95,6 +95,7 @@ def main() -> None:
         try:
             store = resources.get_store(settings)
             embedder = resources.get_embedder(settings, store.meta())
+            english = resources.get_english_embedder(settings, store.meta())
         except Exception as exc:
             _stop_with(resources.friendly(exc, settings))
         model, model_error = None, None
@@ -132,7 +133,9 @@ def main() -> None:
         settings.model_copy(update={"retrieval_mode": "hybrid" if choices.hybrid else "dense"})
     )
     gate = resources.get_gate(settings, model) if model else None
-    answering = assemble(settings, store, embedder=embedder, model=model, gate=gate, spec=spec)
+    answering = assemble(
+        settings, store, embedder=embedder, english=english, model=model, gate=gate, spec=spec
+    )
     context = chat.ChatContext(
         engine=answering.engine,
         groups=user.search_groups,

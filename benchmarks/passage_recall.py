@@ -72,6 +72,7 @@ INDEX_KEYS = (
     "chunk_overlap",
     "embed_headers",
     "document_languages",
+    "english_vectors",
 )
 DEPTH = 50  # candidates looked at for the "within reach of a reranker" figure
 
@@ -160,7 +161,7 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
                     )
                 )
         finally:
-            answering.retriever.embedder.close()
+            answering.retriever.close()
     return rows
 
 

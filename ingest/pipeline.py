@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from ingest.acl_files import AclFileError, AclRules
 from ingest.chunk import vector_text
 from ingest.discover import Failure, FoundFile, discover
@@ -27,6 +29,7 @@ from ingest.parse_job import ChunkingSpec, ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
 from rag_core.access.group_map import load_group_map
 from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.english import english_embedder_for
 from rag_core.embedding.sparse import languages_of, resolve_languages, sparse_document
 from rag_core.hashing import file_hash
 from rag_core.settings import Settings
@@ -158,11 +161,16 @@ def run_ingest(
     if options.rebuild and not options.dry_run:
         raise ConfigurationError("a rebuild goes through run_rebuild (a new collection)")
     with store.hold():  # one generation for the whole run, even if a rebuild switches
+        english = None
+        if not options.dry_run:  # the collection's English embedder, or a new one's
+            meta = store.meta() if store.exists() else None
+            english = english_embedder_for(settings, meta, embedder)
         run = _Run(
             root=root,
             settings=settings,
             store=store,
             embedder=embedder,
+            english=english,
             progress=progress,
             report=report,
             options=options,
@@ -170,7 +178,11 @@ def run_ingest(
             stop=stop,
             started=started,
         )
-        _ingest_into(run, found, on_disk)
+        try:
+            _ingest_into(run, found, on_disk)
+        finally:
+            if english is not None:
+                english.close()
     report.files_failed = len(report.failures)
     report.seconds_total = time.perf_counter() - started
     return report
@@ -220,6 +232,7 @@ class _Run:
     settings: Settings
     store: VectorStore
     embedder: Embedder
+    english: Embedder | None  # the English vectors' (rag_core/embedding/english.py)
     progress: IngestProgress
     report: IngestReport
     options: RunOptions
@@ -236,7 +249,8 @@ def _ingest_into(run: _Run, found: list[FoundFile], on_disk: set[str]) -> None:
     ingested_at = now_iso()
     dry_run = options.dry_run
     acl_rules = AclRules(root, tuple(settings.groups), run.permissions)
-    created = False if dry_run else store.ensure_schema(embedder.info)
+    english = run.english.info if run.english else None
+    created = False if dry_run else store.ensure_schema(embedder.info, english)
     if not dry_run:
         _check_embed_headers(store, settings.embed_headers, created)
         _check_sparse_languages(store, settings.document_languages, created)
@@ -304,7 +318,8 @@ def _ingest_into(run: _Run, found: list[FoundFile], on_disk: set[str]) -> None:
             report.files_updated = len(jobs) - report.files_new
             report.files_pruned = len(set(known) - on_disk) if options.prune else 0
         else:
-            _process(jobs, settings, store, embedder, manifest, report, progress, stop)
+            embedders = RunEmbedders(embedder, run.english, settings.embed_headers)
+            _process(jobs, settings, store, embedders, manifest, report, progress, stop)
             if options.prune:
                 _prune(store, manifest, on_disk, report)
             # the root is where the chat serves original files from
@@ -347,7 +362,7 @@ def _process(
     jobs: list[tuple[ParseJob, FileRecord | None]],
     settings: Settings,
     store: VectorStore,
-    embedder: Embedder,
+    embedders: RunEmbedders,
     manifest: Manifest,
     report: IngestReport,
     progress: IngestProgress,
@@ -361,7 +376,7 @@ def _process(
             write_files(pending, store, manifest, report, progress)
 
         languages = languages_of(store.meta())
-        process_on_ray(jobs, settings, embedder, languages, report, progress, write, stop)
+        process_on_ray(jobs, settings, embedders, languages, report, progress, write, stop)
         return
     previous_by_source = {job.source: prev for job, prev in jobs}
     job_by_source = {job.source: job for job, _ in jobs}
@@ -384,14 +399,14 @@ def _process(
             pending.append(PendingFile(result, job, previous_by_source[result.source]))
             pending_chunks += len(result.chunks)
             if pending_chunks >= FLUSH_CHUNKS:
-                _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
+                _write(pending, store, embedders, manifest, report, progress)
                 pending, pending_chunks = [], 0
             if stop is not None and stop():
                 report.stopped = True
                 break
     finally:
         results.close()
-    _write(pending, store, embedder, manifest, report, progress, settings.embed_headers)
+    _write(pending, store, embedders, manifest, report, progress)
 
 
 _DONE = object()
@@ -449,32 +464,46 @@ class _Prefetch:
         self._thread.join()
 
 
+@dataclass(frozen=True, slots=True)
+class RunEmbedders:
+    """The embedders of one run: the collection's, and its English one if it has one."""
+
+    embedder: Embedder
+    english: Embedder | None
+    embed_headers: bool
+
+
 def _write(
     pending: Sequence[PendingFile],
     store: VectorStore,
-    embedder: Embedder,
+    embedders: RunEmbedders,
     manifest: Manifest,
     report: IngestReport,
     progress: IngestProgress,
-    embed_headers: bool,
 ) -> None:
     if not pending:
         return
+    embedder, english = embedders.embedder, embedders.english
     chunks = [chunk for item in pending for chunk in item.result.chunks]
-    texts = [vector_text(chunk) if embed_headers else chunk.text for chunk in chunks]
+    texts = [vector_text(chunk) if embedders.embed_headers else chunk.text for chunk in chunks]
     embed_started = time.perf_counter()
     hits_before = embedder.stats.cache_hits
     dense = embedder.embed(texts)
     report.chunks_embedded += len(chunks) - (embedder.stats.cache_hits - hits_before)
     report.embed_cache_hits += embedder.stats.cache_hits - hits_before
+    englishes: Sequence[np.ndarray | None] = (
+        english.embed(texts) if english is not None else [None] * len(texts)
+    )
     report.seconds_embed += time.perf_counter() - embed_started
     points_started = time.perf_counter()  # sparse vectors count as writing, as before
-    vectors = iter(zip(chunks, texts, dense, strict=True))
+    vectors = iter(zip(chunks, texts, dense, englishes, strict=True))
     languages = languages_of(store.meta())
     for item in pending:
         item.points = [
-            StoredPoint.of(chunk, vector, sparse_document(text, languages))
-            for chunk, text, vector in itertools.islice(vectors, len(item.result.chunks))
+            StoredPoint.of(chunk, vector, sparse_document(text, languages), english_vector)
+            for chunk, text, vector, english_vector in itertools.islice(
+                vectors, len(item.result.chunks)
+            )
         ]
     report.seconds_write += time.perf_counter() - points_started
     write_files(pending, store, manifest, report, progress)

@@ -73,6 +73,7 @@ class RetrievalSettings:
     rrf_k: int
     dense_weight: float | None
     sparse_weight: float | None
+    english_weight: float | None
     prefetch: int
 
 
@@ -176,6 +177,12 @@ class Settings(BaseSettings):
     # Vectors (dense and sparse) of a chunk see its document title and section breadcrumb
     # ahead of the text; the stored, cited text stays the passage alone.
     embed_headers: bool = True
+    # A second dense vector per chunk from the English embedder (all-MiniLM-L6-v2), searched
+    # by English questions and by other questions' English translations beside the
+    # multilingual one (rag_core/embedding/english.py). faq-dev nDCG@10 0.754 -> 0.82, and
+    # faq-dev-es 0.744 -> 0.80, for a second embedding pass at ingest. Decided when a
+    # collection is created (an existing one keeps what it has; `ingest --rebuild` changes it).
+    english_vectors: bool = True
 
     # Ingestion (`ingest` flags with an env var). What one run does (--prune, --dry-run,
     # --rebuild, --json-summary) is not configuration: the ingest CLI passes it to the run.
@@ -222,6 +229,9 @@ class Settings(BaseSettings):
     # = the measured default of the chosen fusion (rrf 1:2 at k=10, dbsf 1:0.2).
     dense_weight: float | None = Field(default=None, ge=0)
     sparse_weight: float | None = Field(default=None, ge=0)
+    # The English vector's weight in the same fusion (collections that have one; unset: the
+    # measured default of the fusion).
+    english_weight: float | None = Field(default=None, ge=0)
     prefetch: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=6, ge=1, le=50, description="Passages given to the model.")
     # The first N candidates of the fused search re-scored by their sentence closest to the
@@ -450,6 +460,7 @@ class Settings(BaseSettings):
             rrf_k=self.rrf_k,
             dense_weight=self.dense_weight,
             sparse_weight=self.sparse_weight,
+            english_weight=self.english_weight,
             prefetch=self.prefetch,
         )
 

@@ -18,6 +18,7 @@ from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
 from rag_core.store.base import VectorStore
 from rag_core.store.factory import list_collections, open_store
+from rag_core.store.schema import CollectionMeta
 from rag_core.types import RagdeskError
 
 log = logging.getLogger("ragdesk.api")
@@ -80,6 +81,14 @@ class ApiRuntime:
         meta = store.meta()
         model = model_for(self.settings.embedding, meta, query=True)
         backend = backend_for(self.settings.embedding, meta, query=True)
+        return self._embedder(model, backend)
+
+    def english_embedder(self, store: VectorStore) -> Embedder | None:
+        """The collection's English embedder (rag_core/embedding/english.py), if it has one."""
+        recorded = CollectionMeta.of(store.meta()).english_embedder
+        return self._embedder(recorded["name"], recorded["backend"]) if recorded else None
+
+    def _embedder(self, model: str, backend: str) -> Embedder:
         with self._lock:
             embedder = self._embedders.get((model, backend))
             if embedder is None:
@@ -98,6 +107,7 @@ class ApiRuntime:
                     self.settings_for(collection),
                     store,
                     embedder=embedder,
+                    english=self.english_embedder(store),
                     model=self.model,
                     gate=self.gate,
                 )

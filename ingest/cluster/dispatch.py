@@ -29,13 +29,12 @@ from ingest.cluster.node_work import EmbedSpec, NodeOutcome, process_file
 from ingest.discover import Failure
 from ingest.manifest import FileRecord
 from ingest.parse_job import ParseJob, over_size_limit
-from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
 from rag_core.store.base import StoredPoint
 from rag_core.types import ConfigurationError
 
 if TYPE_CHECKING:
-    from ingest.pipeline import IngestProgress, IngestReport, PendingFile
+    from ingest.pipeline import IngestProgress, IngestReport, PendingFile, RunEmbedders
 
 FLUSH_CHUNKS = 512  # chunks gathered across files before one round of writes
 NODE_TASK: Callable[[ParseJob, bytes, EmbedSpec], NodeOutcome] = process_file  # tests: faults
@@ -85,7 +84,7 @@ class NodeThroughput:
 def process_on_ray(
     jobs: Sequence[tuple[ParseJob, FileRecord | None]],
     settings: Settings,
-    embedder: Embedder,
+    embedders: RunEmbedders,
     languages: tuple[str, ...],
     report: IngestReport,
     progress: IngestProgress,
@@ -98,9 +97,12 @@ def process_on_ray(
 
     assert settings.ray_address
     ray = connect(settings.ray_address)
+    embedder, english = embedders.embedder, embedders.english
     spec = EmbedSpec(
         model=embedder.name,  # resolved: `auto` means the collection's own
         backend=embedder.backend,
+        english_model=english.name if english else None,
+        english_backend=english.backend if english else None,
         batch_size=settings.embed_batch_size,
         embed_headers=settings.embed_headers,
         languages=languages,
@@ -211,7 +213,10 @@ def _points(outcome: NodeOutcome) -> list[StoredPoint]:
     chunks = outcome.result.chunks
     if not chunks:
         return []
+    englishes = outcome.english if outcome.english is not None else [None] * len(chunks)
     return [
-        StoredPoint.of(chunk, vector, sparse)
-        for chunk, vector, sparse in zip(chunks, outcome.dense, outcome.sparse, strict=True)
+        StoredPoint.of(chunk, vector, sparse, english)
+        for chunk, vector, sparse, english in zip(
+            chunks, outcome.dense, outcome.sparse, englishes, strict=True
+        )
     ]

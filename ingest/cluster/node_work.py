@@ -23,6 +23,7 @@ from ingest.chunk import vector_text
 from ingest.parse_job import ParseJob, ParseResult
 from ingest.parser_pool import ParserPool
 from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.english import english_embedder
 from rag_core.embedding.sparse import SparseVec, sparse_document
 from rag_core.settings import load_settings
 from rag_core.types import EmbedderInfo
@@ -38,6 +39,8 @@ class EmbedSpec:
     embed_headers: bool
     languages: tuple[str, ...]  # the collection's, for its BM25 terms
     parse_memory_bytes: int
+    english_model: str | None = None  # the collection's English embedder, if it has one
+    english_backend: str | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +52,7 @@ class NodeOutcome:
     node_ip: str
     embedder: EmbedderInfo
     dense: np.ndarray | None = None
+    english: np.ndarray | None = None
     sparse: list[SparseVec] = field(default_factory=list)
     encoded: int = 0
     cache_hits: int = 0
@@ -70,6 +74,11 @@ class NodeWorker:
             settings = settings.model_copy(update={"embed_threads": cpus})
         self._spec = spec
         self.embedder = Embedder(settings, spec.backend, spec.model)
+        self.english = (
+            english_embedder(settings, spec.english_backend, spec.english_model)
+            if spec.english_model and spec.english_backend
+            else None
+        )
         self._parsers = ParserPool(1, spec.parse_memory_bytes)
         self._scratch = Path(tempfile.mkdtemp(prefix="ragdesk-node-"))
 
@@ -92,6 +101,8 @@ class NodeWorker:
             embed_started = time.perf_counter()
             hits_before = self.embedder.stats.cache_hits
             outcome.dense = self.embedder.embed(texts)
+            if self.english is not None:
+                outcome.english = self.english.embed(texts)
             outcome.sparse = [sparse_document(text, self._spec.languages) for text in texts]
             outcome.cache_hits = self.embedder.stats.cache_hits - hits_before
             outcome.encoded = len(texts) - outcome.cache_hits

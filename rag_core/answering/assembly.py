@@ -13,6 +13,7 @@ from rag_core.answering.answer import AnswerEngine
 from rag_core.answering.prompt import DEFAULT_WORDING, Wording
 from rag_core.answering.retrieval import Retriever, search_spec
 from rag_core.embedding.embedder import Embedder, query_embedder
+from rag_core.embedding.english import english_embedder_for
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
@@ -39,19 +40,22 @@ def assemble(
     store: VectorStore,
     *,
     embedder: Embedder | None = None,
+    english: Embedder | None = None,
     model: ChatModel | None = None,
     gate: AnswerGate | None = None,
     spec: SearchSpec | None = None,
     wording: Wording = DEFAULT_WORDING,
 ) -> Answering:
     """Parts the caller already holds (the chat caches its embedder and model per process)
-    are passed in; the rest is made from the settings. Questions are embedded with the
-    backend that built the collection."""
+    are passed in (`english` with `embedder`: the collection's English embedder, or None);
+    the rest is made from the settings. Questions are embedded with the backend that built
+    the collection."""
+    if embedder is None:
+        meta = store.meta()
+        embedder = query_embedder(settings, meta)
+        english = english_embedder_for(settings, meta, embedder) if meta else None
     retriever = Retriever(
-        store,
-        embedder or query_embedder(settings, store.meta()),
-        spec or search_spec(settings),
-        settings.rerank_depth,
+        store, embedder, spec or search_spec(settings), settings.rerank_depth, english
     )
     engine = AnswerEngine(retriever, model, settings, gate, wording)
     return Answering(store, retriever, engine, model, audit_log(settings))
@@ -74,4 +78,4 @@ def open_answering(
         try:
             yield answering
         finally:
-            answering.retriever.embedder.close()
+            answering.retriever.close()

@@ -1,6 +1,8 @@
 """Question -> ranked Sources the caller may see.
 
-Dense (the ingestion embedder) and sparse (BM25 term weights) searches are fused, by
+Dense (the ingestion embedder) and sparse (BM25 term weights) searches, and for an English
+question the English vector too where the collection has one (rag_core/embedding/english.py),
+are fused, by
 weighted DBSF (in VectorStore.search) or inside Qdrant's query API (RRF); every search carries
 the caller's ACL filter. Each source also gets a `relevance`: the cosine between question
 and passage, which, unlike a fused score, means the same thing from one question to the
@@ -18,6 +20,7 @@ import numpy as np
 from rag_core.answering.language import language_of
 from rag_core.answering.rerank import best_unit_scores
 from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.english import ENGLISH
 from rag_core.embedding.sparse import languages_of, sparse_query
 from rag_core.settings import Settings
 from rag_core.store.base import Hit, QueryVectors, SearchSpec, VectorStore
@@ -109,6 +112,11 @@ TRANSLATION_DEPTH = 30  # candidates taken from each search before fusing
 
 # (dense, sparse) weights measured best on faq-dev for each fusion, used when unset
 DEFAULT_WEIGHTS = {"rrf": (1.0, 2.0), "dbsf": (1.0, 0.2)}
+# the English vector's weight beside them, likewise (benchmarks/english_vectors.py; dbsf,
+# faq-dev / faq-dev-es nDCG@10: none 0.754 / 0.744, 0.5 0.815 / 0.798, 1 0.823 / 0.806,
+# 2 0.830 / 0.806, 3 0.821 / 0.802, 5 0.818 / 0.797; rrf at k=10 and 1:2: none 0.738 / 0.741,
+# 1 0.810 / 0.797, 2 0.804 / 0.798, 3 0.799 / 0.786)
+DEFAULT_ENGLISH_WEIGHTS = {"rrf": 1.0, "dbsf": 2.0}
 
 
 def search_spec(settings: Settings) -> SearchSpec:
@@ -119,11 +127,13 @@ def search_spec(settings: Settings) -> SearchSpec:
         dense if config.dense_weight is None else config.dense_weight,
         sparse if config.sparse_weight is None else config.sparse_weight,
     )
+    english = config.english_weight
     return SearchSpec(
         mode=config.mode,
         fusion=config.fusion,
         rrf_k=config.rrf_k,
         weights=None if weights == (1.0, 1.0) else weights,
+        english_weight=DEFAULT_ENGLISH_WEIGHTS[config.fusion] if english is None else english,
         prefetch=config.prefetch,
     )
 
@@ -132,10 +142,18 @@ class Retriever:
     """The only way to search: `groups` is a required argument, never defaulted here."""
 
     def __init__(
-        self, store: VectorStore, embedder: Embedder, spec: SearchSpec, rerank_depth: int = 0
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        spec: SearchSpec,
+        rerank_depth: int = 0,
+        english: Embedder | None = None,
     ) -> None:
+        """`english`: the collection's English embedder (rag_core.embedding.english), for
+        English texts; None: the collection has no English vectors."""
         self._store = store
         self._embedder = embedder
+        self._english = english
         self.spec = spec
         # candidates re-scored by their closest sentence (rag_core/answering/rerank.py); 0: off
         self.rerank_depth = rerank_depth
@@ -143,6 +161,16 @@ class Retriever:
     @property
     def embedder(self) -> Embedder:
         return self._embedder
+
+    @property
+    def english(self) -> Embedder | None:
+        return self._english
+
+    def close(self) -> None:
+        """Close the embedders (their caches, ONNX threads)."""
+        self._embedder.close()
+        if self._english is not None:
+            self._english.close()
 
     def retrieve(
         self,
@@ -200,7 +228,10 @@ class Retriever:
         self, text: str, dense: np.ndarray, depth: int, groups: Sequence[str], spec: SearchSpec
     ) -> list[Hit]:
         sparse = sparse_query(text, languages_of(self._store.meta()))
-        query = QueryVectors(dense=dense, sparse=sparse)
+        english = None
+        if self._english is not None and language_of(text) == ENGLISH:
+            english = self._english.embed_query(text)
+        query = QueryVectors(dense=dense, sparse=sparse, english=english)
         return self._store.search(query, depth, groups, replace(spec, with_dense=True))
 
 

@@ -133,6 +133,11 @@ class Embedder:
         )
 
     @property
+    def builds_dir(self) -> Path:
+        """Where this embedder's ONNX builds are made and found."""
+        return self._builds_dir
+
+    @property
     def max_chunk_tokens(self) -> int:
         """The longest passage (in tokens) the model sees whole, its prompt included."""
         return self.info.max_tokens - SPECIAL_TOKENS - self._prompt_tokens

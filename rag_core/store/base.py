@@ -20,7 +20,7 @@ import numpy as np
 
 from rag_core.embedding.sparse import SparseVec
 from rag_core.settings import Settings
-from rag_core.store.schema import DENSE, SPARSE, check_compatible
+from rag_core.store.schema import DENSE, ENGLISH, SPARSE, check_compatible, check_english
 from rag_core.types import (
     EVERYONE,
     Chunk,
@@ -35,17 +35,25 @@ class StoredPoint:
     dense: np.ndarray
     sparse: SparseVec
     payload: dict[str, Any]
+    english: np.ndarray | None = None  # in collections with English vectors
 
     @classmethod
-    def of(cls, chunk: Chunk, dense: np.ndarray, sparse: SparseVec) -> StoredPoint:
-        """A chunk as stored: its id, its two vectors and its payload."""
-        return cls(chunk.id, dense, sparse, chunk.payload())
+    def of(
+        cls,
+        chunk: Chunk,
+        dense: np.ndarray,
+        sparse: SparseVec,
+        english: np.ndarray | None = None,
+    ) -> StoredPoint:
+        """A chunk as stored: its id, its vectors and its payload."""
+        return cls(chunk.id, dense, sparse, chunk.payload(), english)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryVectors:
     dense: np.ndarray
     sparse: SparseVec
+    english: np.ndarray | None = None  # an English question's, where the collection has them
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class SearchSpec:
     fusion: Literal["rrf", "dbsf"] = "rrf"
     rrf_k: int = 60
     weights: tuple[float, float] | None = None  # (dense, sparse), for RRF or DBSF
+    english_weight: float = 1.0  # the English vector's, when a query has one (hybrid only)
     prefetch: int = 50
     with_dense: bool = False  # return each hit's dense vector (to score relevance)
 
@@ -66,6 +75,8 @@ class SearchSpec:
             raise ValueError(f"fusion {self.fusion!r}: use rrf or dbsf")
         if self.weights is not None and (len(self.weights) != 2 or min(self.weights) < 0):
             raise ValueError(f"fusion weights {self.weights}: use two numbers >= 0 (dense, sparse)")
+        if self.english_weight < 0:
+            raise ValueError(f"English vector weight {self.english_weight}: use a number >= 0")
         if self.rrf_k < 1 or self.prefetch < 1:
             raise ValueError(f"rrf_k {self.rrf_k} and prefetch {self.prefetch} must be >= 1")
 
@@ -84,6 +95,19 @@ def _hit(point: Any) -> Hit:
     if isinstance(vector, dict) and DENSE in vector:
         dense = np.asarray(vector[DENSE], dtype=np.float32)
     return Hit(str(point.id), float(point.score), dict(point.payload or {}), dense)
+
+
+def _weighted_kinds(vectors: dict[str, Any], spec: SearchSpec) -> list[tuple[str, float]]:
+    """Each vector kind of a query with its fusion weight, in `vectors`' order."""
+    dense, sparse = spec.weights or (1.0, 1.0)
+    weights = {DENSE: dense, SPARSE: sparse, ENGLISH: spec.english_weight}
+    return [(kind, weights[kind]) for kind in vectors]
+
+
+def fusion_weights(vectors: dict[str, Any], spec: SearchSpec) -> list[float] | None:
+    """Qdrant's RRF weights for the prefetches of `vectors` (None: all equal)."""
+    weights = [weight for _, weight in _weighted_kinds(vectors, spec)]
+    return None if all(w == 1.0 for w in weights) else weights
 
 
 def _dbsf_normalised(scores: Sequence[float]) -> list[float]:
@@ -135,14 +159,16 @@ class VectorStore(ABC):
     def update_meta(self, values: dict[str, Any]) -> None: ...
 
     @abstractmethod
-    def _create(self, embedder: EmbedderInfo) -> None: ...
+    def _create(self, embedder: EmbedderInfo, english: EmbedderInfo | None) -> None: ...
 
-    def ensure_schema(self, embedder: EmbedderInfo) -> bool:
-        """Create the collection if absent (True), or check it fits this embedder."""
+    def ensure_schema(self, embedder: EmbedderInfo, english: EmbedderInfo | None = None) -> bool:
+        """Create the collection if absent (True), or check it fits these embedders (the
+        English one: see rag_core.embedding.english)."""
         if self.exists():
             check_compatible(self.collection, self.meta(), embedder)
+            check_english(self.collection, self.meta(), english)
             return False
-        self._create(embedder)
+        self._create(embedder, english)
         return True
 
     @abstractmethod
@@ -170,7 +196,8 @@ class VectorStore(ABC):
         """Top `limit` points the groups may see (the ACL filter is inside every stage).
 
         Weighted DBSF, which Qdrant's Fusion.Dbsf lacks, is fused here from one search per
-        vector kind; RRF (weighted or not) and plain DBSF are fused inside Qdrant."""
+        vector kind; RRF (weighted or not) and plain DBSF are fused inside Qdrant. A query
+        with an English vector searches it too in hybrid mode, at `spec.english_weight`."""
         if limit < 1:
             raise ValueError(f"a search returns at least one point, not {limit}")
         acl = visible_to(self._models, groups)
@@ -178,7 +205,7 @@ class VectorStore(ABC):
         if spec.mode != "hybrid":
             kind = DENSE if spec.mode == "dense" else SPARSE
             return [_hit(p) for p in self._query(vectors[kind], kind, limit, acl, spec.with_dense)]
-        if spec.fusion == "dbsf" and spec.weights is not None:
+        if spec.fusion == "dbsf" and fusion_weights(vectors, spec) is not None:
             return self._weighted_dbsf(vectors, limit, acl, spec)
         return [_hit(p) for p in self._fused(vectors, limit, acl, spec)]
 
@@ -190,7 +217,7 @@ class VectorStore(ABC):
         depth = max(spec.prefetch, limit)
         fused: dict[str, float] = {}
         hits: dict[str, Hit] = {}
-        for kind, weight in zip((DENSE, SPARSE), spec.weights or (1.0, 1.0), strict=True):
+        for kind, weight in _weighted_kinds(vectors, spec):
             if weight <= 0:
                 continue
             found = [_hit(p) for p in self._query(vectors[kind], kind, depth, acl, spec.with_dense)]
@@ -201,9 +228,12 @@ class VectorStore(ABC):
         return [replace(hits[point], score=fused[point]) for point in ranked]
 
     def _vectors(self, item: QueryVectors | StoredPoint) -> dict[str, Any]:
-        """Both named vectors in the engine's types (a query's, or a point's to upsert)."""
+        """The named vectors in the engine's types (a query's, or a point's to upsert)."""
         sparse = self._models.SparseVector(indices=item.sparse.indices, values=item.sparse.values)
-        return {DENSE: item.dense.tolist(), SPARSE: sparse}
+        vectors: dict[str, Any] = {DENSE: item.dense.tolist(), SPARSE: sparse}
+        if item.english is not None:
+            vectors[ENGLISH] = item.english.tolist()
+        return vectors
 
     @abstractmethod
     def _query(self, vector: Any, using: str, limit: int, acl: Any, with_dense: bool) -> list[Any]:
@@ -212,8 +242,9 @@ class VectorStore(ABC):
 
     @abstractmethod
     def _fused(self, vectors: dict[str, Any], limit: int, acl: Any, spec: SearchSpec) -> list[Any]:
-        """Both kinds fused inside Qdrant's query API (RRF with spec's k and weights, or
-        plain DBSF), from prefetches of max(spec.prefetch, limit); `acl` in every stage."""
+        """All kinds fused inside Qdrant's query API (RRF with spec's k and the weights of
+        `fusion_weights`, in `vectors`' order, or plain DBSF), from prefetches of
+        max(spec.prefetch, limit); `acl` in every stage."""
 
     # -- counting and listing ---------------------------------------------------------------
 

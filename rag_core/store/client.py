@@ -11,8 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rag_core.settings import Settings
-from rag_core.store.base import SearchSpec, StoredPoint, VectorStore, file_points
-from rag_core.store.schema import DENSE, SPARSE, collection_meta
+from rag_core.store.base import (
+    SearchSpec,
+    StoredPoint,
+    VectorStore,
+    file_points,
+    fusion_weights,
+)
+from rag_core.store.schema import DENSE, ENGLISH, SPARSE, collection_meta
 from rag_core.types import (
     EmbedderInfo,
     Payload,
@@ -141,16 +147,19 @@ class ClientStore(VectorStore):
         finally:
             self._name = live
 
-    def _create(self, embedder: EmbedderInfo) -> None:
+    def _create(self, embedder: EmbedderInfo, english: EmbedderInfo | None) -> None:
         m = self._models
         physical = self._name
         if not self._staged:  # a new name: a physical collection behind an alias from the start
             physical = f"{self.collection}--gen-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
+        vectors = {DENSE: m.VectorParams(size=embedder.dim, distance=m.Distance.COSINE)}
+        if english is not None:
+            vectors[ENGLISH] = m.VectorParams(size=english.dim, distance=m.Distance.COSINE)
         self._client.create_collection(
             physical,
-            vectors_config={DENSE: m.VectorParams(size=embedder.dim, distance=m.Distance.COSINE)},
+            vectors_config=vectors,
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
-            metadata=collection_meta(embedder),
+            metadata=collection_meta(embedder, english),
             **self.layout,
         )
         with warnings.catch_warnings():  # qdrant-client's local mode warns that it ignores them
@@ -237,8 +246,7 @@ class ClientStore(VectorStore):
         if spec.fusion == "dbsf":
             fusion = m.FusionQuery(fusion=m.Fusion.DBSF)
         else:
-            weights = list(spec.weights) if spec.weights else None
-            fusion = m.RrfQuery(rrf=m.Rrf(k=spec.rrf_k, weights=weights))
+            fusion = m.RrfQuery(rrf=m.Rrf(k=spec.rrf_k, weights=fusion_weights(vectors, spec)))
         return self._points(limit, acl, spec.with_dense, query=fusion, prefetch=prefetch)
 
     def _points(self, limit: int, acl: Any, with_dense: bool, **query: Any) -> list[Any]:

@@ -17,8 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from rag_core.store.base import SearchSpec, StoredPoint, VectorStore, file_points
-from rag_core.store.schema import DENSE, SPARSE, collection_meta
+from rag_core.store.base import (
+    SearchSpec,
+    StoredPoint,
+    VectorStore,
+    file_points,
+    fusion_weights,
+)
+from rag_core.store.schema import DENSE, ENGLISH, SPARSE, collection_meta
 from rag_core.types import (
     EmbedderInfo,
     Payload,
@@ -287,13 +293,16 @@ class EdgeStore(VectorStore):
         tmp.write_text(json.dumps(meta, indent=2))
         os.replace(tmp, self._dir / META)
 
-    def _create(self, embedder: EmbedderInfo) -> None:
+    def _create(self, embedder: EmbedderInfo, english: EmbedderInfo | None) -> None:
         q = self._models
         shard_dir = self._dir / SHARD
         if shard_dir.exists():  # leftovers of a creation that crashed before the meta
             shutil.rmtree(shard_dir)
+        vectors = {DENSE: q.EdgeVectorParams(size=embedder.dim, distance=q.Distance.Cosine)}
+        if english is not None:
+            vectors[ENGLISH] = q.EdgeVectorParams(size=english.dim, distance=q.Distance.Cosine)
         config = q.EdgeConfig(
-            vectors={DENSE: q.EdgeVectorParams(size=embedder.dim, distance=q.Distance.Cosine)},
+            vectors=vectors,
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
         shard = q.EdgeShard.create(str(shard_dir), config)
@@ -301,7 +310,8 @@ class EdgeStore(VectorStore):
             shard.update(q.UpdateOperation.create_field_index(field, q.PayloadSchemaType.Keyword))
         shard.flush()
         self._shard = _Serialized(shard)
-        self.update_meta(collection_meta(embedder))  # written last: it marks the shard complete
+        # written last: it marks the shard complete
+        self.update_meta(collection_meta(embedder, english))
 
     def _require(self) -> Any:
         if self._shard is None:
@@ -356,9 +366,7 @@ class EdgeStore(VectorStore):
         if spec.fusion == "dbsf":
             fusion = q.Fusion.Dbsf()
         else:
-            fusion = q.Fusion.Rrf(
-                k=spec.rrf_k, weights=list(spec.weights) if spec.weights else None
-            )
+            fusion = q.Fusion.Rrf(k=spec.rrf_k, weights=fusion_weights(vectors, spec))
         return self._run(fusion, limit, acl, spec.with_dense, prefetches)
 
     def _run(

@@ -16,6 +16,7 @@ from rag_core.types import ConfigurationError, EmbedderInfo
 
 DENSE = "dense"
 SPARSE = "bm25"
+ENGLISH = "dense_en"  # the English embedder's vector, in collections that have one
 SCHEMA_VERSION = 2  # 2: vectors of title + breadcrumb + passage (meta "embed_headers")
 
 
@@ -33,6 +34,8 @@ class MetaKey:
     SPARSE = "sparse"
     SPARSE_LANGUAGES = "sparse_languages"  # absent: made before languages (English BM25)
     EMBED_HEADERS = "embed_headers"  # set by the first ingest into the collection
+    # the English embedder's identity (EmbedderInfo fields); absent: no English vectors
+    ENGLISH_EMBEDDER = "english_embedder"
     LAST_INGEST = "last_ingest"
     ROOT = "root"  # the folder last ingested from: where the chat serves originals from
 
@@ -50,6 +53,7 @@ class CollectionMeta:
     embed_build: int | None = None
     embed_weights: str | None = None
     embed_headers: bool | None = None
+    english_embedder: dict[str, Any] | None = None
     last_ingest: str | None = None
     root: str | None = None
 
@@ -64,6 +68,7 @@ class CollectionMeta:
             embed_build=meta.get(MetaKey.EMBED_BUILD),
             embed_weights=meta.get(MetaKey.EMBED_WEIGHTS),
             embed_headers=meta.get(MetaKey.EMBED_HEADERS),
+            english_embedder=meta.get(MetaKey.ENGLISH_EMBEDDER),
             last_ingest=meta.get(MetaKey.LAST_INGEST),
             root=meta.get(MetaKey.ROOT),
         )
@@ -81,9 +86,21 @@ class CollectionMeta:
         return self.embed_build or (0 if self.backend == LEGACY else 1)
 
 
-def collection_meta(embedder: EmbedderInfo) -> dict[str, Any]:
-    """What a new collection records about the embedder that fills it."""
+def english_identity(english: EmbedderInfo) -> dict[str, Any]:
+    """What a collection records about its English embedder: enough to make the same one."""
     return {
+        "name": english.name,
+        "dim": english.dim,
+        "backend": english.backend,
+        "build": english.build,
+        "weights": english.weights,
+    }
+
+
+def collection_meta(embedder: EmbedderInfo, english: EmbedderInfo | None = None) -> dict[str, Any]:
+    """What a new collection records about the embedders that fill it."""
+    extra = {MetaKey.ENGLISH_EMBEDDER: english_identity(english)} if english else {}
+    return extra | {
         MetaKey.SCHEMA_VERSION: SCHEMA_VERSION,
         MetaKey.EMBEDDER: embedder.name,
         MetaKey.DIM: embedder.dim,
@@ -130,6 +147,20 @@ def check_compatible(collection: str, meta: Mapping[str, Any], embedder: Embedde
             f"and this embedder holds {embedder.weights}: their vectors differ, so a "
             "collection keeps one. Re-index with `ingest DIR --rebuild` (the chat keeps "
             "answering from the current index until it is done)"
+        )
+
+
+def check_english(collection: str, meta: Mapping[str, Any], english: EmbedderInfo | None) -> None:
+    """A collection's English vectors come from one embedder, or it has none."""
+    stored = CollectionMeta.of(meta).english_embedder
+    wanted = english_identity(english) if english else None
+    if stored != wanted:
+        have = f"English vectors of {stored['name']}" if stored else "no English vectors"
+        raise ConfigurationError(
+            f"collection {collection!r} has {have}, and this ingest would write "
+            f"{'those of ' + english.name if english else 'none'}: re-index it with "
+            "`ingest DIR --rebuild` (the chat keeps answering from the current index until "
+            "it is done)"
         )
 
 

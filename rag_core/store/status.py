@@ -20,5 +20,7 @@ def index_status(store: VectorStore) -> dict[str, Any]:
         "per_source": per_source,
         "embedder": meta.embedder,
         "embed_backend": meta.backend if stored else None,
+        # the English vectors' embedder (rag_core/embedding/english.py), None: none
+        "english_embedder": (meta.english_embedder or {}).get("name"),
         "last_ingest": meta.last_ingest,
     }

@@ -51,6 +51,7 @@ def test_ingest_then_status(make_corpus: Callable[..., Path], tmp_path: Path) ->
     assert {"files", "chunks", "per_source", "embedder", "last_ingest"} <= info.keys()
     assert info["files"] == 2 and info["chunks"] == report["chunks_written"]
     assert info["embedder"] == "multilingual-e5-small" and info["last_ingest"]  # the default
+    assert info["english_embedder"] == "all-MiniLM-L6-v2"  # English vectors beside, by default
     assert sum(info["per_source"].values()) == info["chunks"]
 
 

@@ -150,5 +150,6 @@ def test_the_stored_metadata_keys_do_not_change() -> None:
         for key in ("schema_version", "embedder", "dim", "max_tokens", "embed_backend")
     } | {"embed_build": 2, "embed_weights": INT8.weights, "sparse": "bm25"}
     names = {value for key, value in vars(MetaKey).items() if key.isupper()}
-    # keys are only ever added: the weights and BM25 languages came with the e5 embedder
-    assert names == set(OLD_META) | {"embed_weights", "sparse_languages"}
+    # keys are only ever added: the weights and BM25 languages came with the e5 embedder,
+    # the English embedder with the English vectors
+    assert names == set(OLD_META) | {"embed_weights", "sparse_languages", "english_embedder"}
