@@ -30,7 +30,7 @@ from ingest.pipeline import IngestReport, open_manifest, run_ingest
 from rag_core.embedding.embedder import Embedder
 from rag_core.settings import Settings
 from rag_core.store.client import ClientStore
-from rag_core.store.schema import DENSE, SPARSE
+from rag_core.store.schema import DENSE, ENGLISH, SPARSE
 from rag_core.types import Payload
 from tests.ray_cluster import RayCluster, ray_cluster
 from tests.servers import free_port
@@ -108,6 +108,9 @@ def assert_same_index(got: Any, want: Any) -> None:
         assert np.allclose(point.vector[DENSE], expected.vector[DENSE], atol=1e-6)
         assert point.vector[SPARSE].indices == expected.vector[SPARSE].indices
         assert np.allclose(point.vector[SPARSE].values, expected.vector[SPARSE].values)
+        assert (ENGLISH in point.vector) == (ENGLISH in expected.vector)
+        if ENGLISH in expected.vector:
+            assert np.allclose(point.vector[ENGLISH], expected.vector[ENGLISH], atol=1e-6)
 
 
 def _comparable(payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -129,6 +132,25 @@ def test_the_cluster_builds_the_same_index_as_a_local_run(
     assert len(report.nodes) == 2  # both nodes parsed and embedded
     assert sum(node["files"] for node in report.nodes.values()) == len(SUBSET)
     assert all(node["chunks_per_s"] > 0 for node in report.nodes.values())
+
+
+def test_the_nodes_write_english_vectors_as_a_local_run_does(
+    cluster: RayCluster, tmp_path: Path, shared_docs: Path, e5_embedder: Embedder
+) -> None:
+    """A multilingual collection's English vectors (rag_core/embedding/english.py) are
+    computed on the nodes too, with the embedder the collection records."""
+    root = tmp_path / "small"
+    root.mkdir()
+    for name in ("text/debian-social-contract.txt", "markdown/etcd.learning.data_model.md"):
+        (root / Path(name).name).write_bytes((shared_docs / name).read_bytes())
+    e5_embedder.embed(["warm the build"])  # the nodes find e5's build made
+    local = run(root, tmp_path / "local", e5_embedder)
+    report, index = run(root, tmp_path / "ray", e5_embedder, ray_address=cluster.address)
+
+    assert not report.failures and report.files_new == 2
+    points = index[1]
+    assert points and all(ENGLISH in point.vector for point in points)
+    assert_same_index(index, local[1])
 
 
 def kill_node_b_on_its_first_file(job: ParseJob, data: bytes, spec: EmbedSpec) -> NodeOutcome:
