@@ -2,7 +2,7 @@
 English passages) searched as asked, as translated by the answering model, and both fused
 per passage language at several weights (`rag_core.answering.retrieval.fuse_by_language`).
 
-    .venv/bin/python benchmarks/translation_fusion.py --model qwen2.5-1.5b --weights 1,3,10
+    .venv/bin/python benchmarks/translation_fusion.py --model qwen2.5-1.5b --weights 3,10,30
 
 One index of the dataset (the real ingestion, the configured embedder), one model load; the
 questions are translated once (timed) and every row is scored on the same index. Prints a
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=SHARED / "eval/faq-dev-es")
     parser.add_argument("--model", default="qwen2.5-1.5b", help="preset name or GGUF path")
     parser.add_argument("--target", default="en", help="the language questions go into")
-    parser.add_argument("--weights", default="1,3,10", help="MATCHED_WEIGHT values to fuse with")
+    parser.add_argument("--weights", default="3,10,30", help="MATCHED_WEIGHT values to fuse with")
     parser.add_argument("--out", type=Path, help="write the translations and rows as JSON")
     args = parser.parse_args()
 
