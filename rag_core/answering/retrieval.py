@@ -1,12 +1,12 @@
 """Question -> ranked Sources the caller may see.
 
 Dense (the ingestion embedder) and sparse (BM25 term weights) searches, and for an English
-question the English vector too where the collection has one (rag_core/embedding/english.py),
-are fused, by
-weighted DBSF (in VectorStore.search) or inside Qdrant's query API (RRF); every search carries
-the caller's ACL filter. Each source also gets a `relevance`: the cosine between question
-and passage, which, unlike a fused score, means the same thing from one question to the
-next, so a threshold on it can decide that the documents do not answer.
+text the English vector too where the collection has one (rag_core/embedding/english.py), are
+fused, by weighted DBSF (in VectorStore.search) or inside Qdrant's query API (RRF); every
+search carries the caller's ACL filter. Each source also gets a `relevance`: the cosine
+between question and passage (the main embedder's), which, unlike a fused score, means the
+same thing from one question to the next, so a threshold on it can decide that the
+documents do not answer.
 """
 
 from __future__ import annotations
