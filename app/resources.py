@@ -12,6 +12,7 @@ from app.feedback import FeedbackLog
 from app.i18n import _
 from rag_core.conversations.store import ConversationStore
 from rag_core.embedding.embedder import Embedder, backend_for, model_for
+from rag_core.embedding.english import english_embedder
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.observability.telemetry import serve_metrics
@@ -78,7 +79,16 @@ def get_english_embedder(settings: Settings, meta: dict[str, Any]) -> Embedder |
     if not recorded:
         return None
     with st.spinner(_("Loading the embedding model…")):
-        return _load_embedder(settings.embedding, recorded["name"], recorded["backend"], settings)
+        return _load_english(settings.embedding, recorded["name"], recorded["backend"], settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _load_english(
+    config: EmbeddingSettings, model: str, backend: str, _settings: Settings
+) -> Embedder:
+    embedder = english_embedder(_settings, backend, model)  # not sized against chunk_tokens
+    embedder.embed_query("warm-up")
+    return embedder
 
 
 @st.cache_resource(show_spinner=False)

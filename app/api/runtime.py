@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rag_core.access.api_keys import ApiKeyStore
@@ -13,6 +14,7 @@ from rag_core.access.ldap_directory import LdapDirectory
 from rag_core.answering.assembly import Answering, assemble
 from rag_core.conversations.store import ConversationStore
 from rag_core.embedding.embedder import Embedder, backend_for, model_for
+from rag_core.embedding.english import english_embedder
 from rag_core.generation.admission import AnswerGate
 from rag_core.generation.llm import ChatModel, load_chat_model
 from rag_core.settings import Settings
@@ -86,13 +88,17 @@ class ApiRuntime:
     def english_embedder(self, store: VectorStore) -> Embedder | None:
         """The collection's English embedder (rag_core/embedding/english.py), if it has one."""
         recorded = CollectionMeta.of(store.meta()).english_embedder
-        return self._embedder(recorded["name"], recorded["backend"]) if recorded else None
+        if not recorded:
+            return None
+        return self._embedder(recorded["name"], recorded["backend"], english_embedder)
 
-    def _embedder(self, model: str, backend: str) -> Embedder:
+    def _embedder(
+        self, model: str, backend: str, make: Callable[[Settings, str, str], Embedder] = Embedder
+    ) -> Embedder:
         with self._lock:
             embedder = self._embedders.get((model, backend))
             if embedder is None:
-                embedder = Embedder(self.settings, backend, model)
+                embedder = make(self.settings, backend, model)
                 self._embedders[(model, backend)] = embedder
             return embedder
 
