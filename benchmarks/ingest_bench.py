@@ -11,7 +11,10 @@ peak RSS is its own and no model or cache carries over):
 - `torch-pipelined`, `onnx`: the two changes apart;
 - `e5`: multilingual-e5-small as `new` runs MiniLM, without English vectors;
 - `e5-english`: the default of new collections: e5 plus MiniLM's English vectors
-  (rag_core/embedding/english.py), a second embedding pass.
+  (rag_core/embedding/english.py), a second embedding pass, contents and index pages left
+  out (ingest/contents_pages.py);
+- `e5-english-contents`: the same with contents pages indexed, as every earlier
+  configuration (and ingestion before) does.
 
 `--subset K` takes every K-th document of the sorted corpus (a fixed slice that keeps the
 mix of formats and sizes); 1 is the whole corpus. Each configuration reports its first-run
@@ -50,13 +53,14 @@ from rag_core.store.factory import open_store  # noqa: E402
 from rag_core.types import Payload  # noqa: E402
 
 MINILM, E5 = "all-MiniLM-L6-v2", "multilingual-e5-small"
-CONFIGS = {  # name -> (embedder, backend, parse prefetch, English vectors)
-    "baseline": (MINILM, "torch", False, False),
-    "torch-pipelined": (MINILM, "torch", True, False),
-    "onnx": (MINILM, "onnx", True, False),
-    "new": (MINILM, "onnx-int8", True, False),
-    "e5": (E5, "onnx-int8", True, False),
-    "e5-english": (E5, "onnx-int8", True, True),  # the default of new collections
+CONFIGS = {  # name -> (embedder, backend, parse prefetch, English vectors, contents pages)
+    "baseline": (MINILM, "torch", False, False, True),
+    "torch-pipelined": (MINILM, "torch", True, False, True),
+    "onnx": (MINILM, "onnx", True, False, True),
+    "new": (MINILM, "onnx-int8", True, False, True),
+    "e5": (E5, "onnx-int8", True, False, True),
+    "e5-english-contents": (E5, "onnx-int8", True, True, True),
+    "e5-english": (E5, "onnx-int8", True, True, False),  # the default of new collections
 }
 FOLDERS = ("pdf", "office", "html", "markdown", "text")
 
@@ -111,7 +115,7 @@ class TreeRss:
 
 def run_one(name: str, corpus: Path, work: Path, args: argparse.Namespace) -> dict[str, float]:
     """One configuration, from a cold data folder: first run, re-run, raw embedding rate."""
-    model, backend, prefetch, english = CONFIGS[name]
+    model, backend, prefetch, english, contents = CONFIGS[name]
     pipeline.PREFETCH = prefetch
     settings = Settings(
         data_dir=work,
@@ -121,6 +125,7 @@ def run_one(name: str, corpus: Path, work: Path, args: argparse.Namespace) -> di
         embed_backend=backend,
         embedder_dir=args.builds,
         english_vectors=english,
+        index_contents_pages=contents,
     )
     embedder = Embedder(settings)
     started = time.perf_counter()
@@ -209,6 +214,7 @@ def print_table(results: dict[str, dict[str, float]], args: argparse.Namespace) 
         ("backend", lambda r, n: CONFIGS[n][1]),
         ("parse prefetch (pipelined)", lambda r, n: "yes" if CONFIGS[n][2] else "no"),
         ("English vectors", lambda r, n: "yes" if CONFIGS[n][3] else "no"),
+        ("contents pages indexed", lambda r, n: "yes" if CONFIGS[n][4] else "no"),
         ("files new / failed", lambda r, n: f"{r['files']:.0f} / {r['failed']:.0f}"),
         ("chunks written", lambda r, n: f"{r['chunks']:,.0f}"),
         ("first run, s", lambda r, n: f"{r['first_s']:,.1f}"),

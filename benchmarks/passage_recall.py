@@ -73,6 +73,7 @@ INDEX_KEYS = (
     "embed_headers",
     "document_languages",
     "english_vectors",
+    "index_contents_pages",
 )
 DEPTH = 50  # candidates looked at for the "within reach of a reranker" figure
 

@@ -43,10 +43,15 @@ class Chunker:
         file_hash: str,
         acl: list[str],
         ingested_at: str,
+        skip: frozenset[int] = frozenset(),
     ) -> list[Chunk]:
+        """`skip`: indices of blocks left out (contents pages); spans still count them."""
         chunks: list[Chunk] = []
         offset = 0
-        for block in doc.blocks:
+        for number, block in enumerate(doc.blocks):
+            if number in skip:
+                offset += len(block.text) + len(BLOCK_SEPARATOR)
+                continue
             for text, start, end, rows in self._split_block(block):
                 chunks.append(
                     Chunk(

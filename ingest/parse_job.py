@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from ingest.chunk import Chunker
+from ingest.contents_pages import contents_blocks
 from ingest.errors import UnreadableDocument
 from ingest.formats import FORMATS
 from ingest.ocr import OcrOptions
@@ -32,6 +33,7 @@ class ChunkingSpec:
     chunk_tokens: int
     chunk_overlap: int
     max_tokens: int
+    index_contents: bool = False  # keep contents and index pages (ingest/contents_pages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class ParseResult:
     chunks: list[Chunk] = field(default_factory=list)
     error: str | None = None
     notes: list[str] = field(default_factory=list)  # indexed, but not all of it (see why)
+    contents_pages: int = 0  # contents/index pages (blocks) left out, by design
     seconds_parse: float = 0.0
     seconds_chunk: float = 0.0
 
@@ -186,7 +189,11 @@ def _parse_into(job: ParseJob, result: ParseResult) -> None:
         spec = job.chunking
         chunker = Chunker(spec.model_path, spec.chunk_tokens, spec.chunk_overlap, spec.max_tokens)
         _chunkers[job.chunking] = chunker
-    result.chunks = chunker.chunk(doc, job.source, job.file_hash, list(job.acl), job.ingested_at)
+    skip = frozenset() if job.chunking.index_contents else contents_blocks(doc.blocks)
+    result.chunks = chunker.chunk(
+        doc, job.source, job.file_hash, list(job.acl), job.ingested_at, skip
+    )
+    result.contents_pages = len(skip)
     result.format, result.title, result.notes = doc.format, doc.title, doc.notes
     result.seconds_parse = parsed - started
     result.seconds_chunk = time.perf_counter() - parsed

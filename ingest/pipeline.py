@@ -73,6 +73,7 @@ class IngestReport:
     chunks_written: int = 0
     chunks_embedded: int = 0
     chunks_flagged: int = 0  # passages that address the assistant (prompt-injection suspects)
+    contents_pages: int = 0  # contents/index pages left out (ingest/contents_pages.py)
     embed_cache_hits: int = 0
     seconds_total: float = 0.0
     seconds_scan: float = 0.0
@@ -264,6 +265,7 @@ def _ingest_into(run: _Run, found: list[FoundFile], on_disk: set[str]) -> None:
             chunk_tokens=settings.chunk_tokens,
             chunk_overlap=settings.chunk_overlap,
             max_tokens=embedder.max_chunk_tokens,
+            index_contents=settings.index_contents_pages,
         )
         jobs: list[tuple[ParseJob, FileRecord | None]] = []
         for entry in found:
@@ -547,6 +549,7 @@ def write_files(
     report.chunks_flagged += sum(
         1 for item in pending for chunk in item.result.chunks if chunk.instruction_like
     )
+    report.contents_pages += sum(item.result.contents_pages for item in pending)
     report.seconds_write += time.perf_counter() - write_started
 
 

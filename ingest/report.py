@@ -114,6 +114,11 @@ def summary_table(report: IngestReport) -> Table:
             f"{report.chunks_flagged} passage(s) address the assistant (possible prompt "
             "injection): flagged, and neutralized before any model sees them"
         )
+    if report.contents_pages:
+        notes.append(
+            f"{report.contents_pages} contents or index page(s) left out: lists of headings "
+            "and page numbers, which would crowd out the passages they point to"
+        )
     table.caption = "\n".join(notes) or None
     return table
 

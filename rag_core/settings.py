@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     # Chunking, in embedder tokens (the model window bounds chunk_tokens).
     chunk_tokens: int = Field(default=200, ge=32, le=8192)
     chunk_overlap: int = Field(default=30, ge=0, le=1024)
+    # Contents and index pages (lines of headings with dot leaders to page numbers) are left
+    # out of the index: they outrank the passages they list and answer nothing
+    # (ingest/contents_pages.py). True keeps them. Applies to files as they are (re)indexed.
+    index_contents_pages: bool = False
     # Vectors (dense and sparse) of a chunk see its document title and section breadcrumb
     # ahead of the text; the stored, cited text stays the passage alone.
     embed_headers: bool = True
