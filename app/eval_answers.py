@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,13 @@ class QaItem:
     # and the section heading that holds them (for the reader; the quote decides)
     evidence: str = ""
     section: str = ""
+    # other places in the corpus that state the same answer (another manual's page saying
+    # it too), each {"source", "pages" | "evidence"}: counted by holds_answer, not holds_gold
+    also: tuple[tuple[str, tuple[int, ...], str], ...] = ()
+
+    def alternatives(self) -> list[QaItem]:
+        """The item once per listed alternative place, as if that were its gold."""
+        return [replace(self, source=s, pages=p, evidence=e, also=()) for s, p, e in self.also]
 
 
 def load_qa(path: Path) -> list[QaItem]:
@@ -56,6 +63,10 @@ def load_qa(path: Path) -> list[QaItem]:
                     kind=row.get("kind") or ("answerable" if answerable else "unanswerable"),
                     evidence=row.get("evidence") or "",
                     section=row.get("section") or "",
+                    also=tuple(
+                        (a["source"], tuple(a.get("pages") or ()), a.get("evidence") or "")
+                        for a in row.get("also") or ()
+                    ),
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
@@ -98,6 +109,11 @@ def holds_gold(item: QaItem, source: str, page: int | None, text: str) -> bool:
     if half >= 3:  # a half of three words or more still names the place
         parts += [" ".join(words[:half]), " ".join(words[half:])]
     return any(part in passage for part in parts)
+
+
+def holds_answer(item: QaItem, source: str, page: int | None, text: str) -> bool:
+    """The gold passage, or one of the places listed in `also` that say the same."""
+    return any(holds_gold(place, source, page, text) for place in (item, *item.alternatives()))
 
 
 def keyword_found(keyword: str, text: str) -> bool:

@@ -10,7 +10,8 @@ variants that only change the search share one collection. Each question then go
 the answer path up to the prompt: retrieval, the relevance gate, passage selection and the
 token budget, with the packaged Qwen tokenizer counting tokens (its vocabulary only, no
 weights). Per variant: for answerable questions, is the gold passage (same file; a PDF's
-gold page, else the quoted evidence) among the passages given to the model, among the
+gold page, else the quoted evidence) among the passages given to the model ("or also":
+that, or another place the row's `also` lists as saying the same answer), among the
 top_k retrieved, among the first 50 candidates; prompt tokens; for unanswerable questions,
 does the gate refuse. The first variant is the baseline of the ratios.
 """
@@ -34,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from app.eval_answers import QaItem, holds_gold, load_qa  # noqa: E402
+from app.eval_answers import QaItem, holds_answer, holds_gold, load_qa  # noqa: E402
 from benchmarks.answer_devset import build_corpus  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
 from rag_core.answering.assembly import assemble  # noqa: E402
@@ -96,6 +97,7 @@ class Row:
     item: QaItem
     refused: bool
     given: bool
+    answer_given: bool  # the gold passage or a listed alternative (the QA row's `also`)
     retrieved: bool
     within_depth: bool
     rank: int | None
@@ -150,6 +152,11 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
                             holds_gold(item, p.source.source, p.source.page, p.text)
                             for p in prompt.sources
                         ),
+                        answer_given=not refused
+                        and any(
+                            holds_answer(item, p.source.source, p.source.page, p.text)
+                            for p in prompt.sources
+                        ),
                         retrieved=any(
                             holds_gold(item, s.source, s.page, s.text) for s in retrieval.sources
                         ),
@@ -178,6 +185,7 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "gold_given": share([r.given for r in answerable]),
+        "answer_given": share([r.answer_given for r in answerable]),
         "gold_retrieved": share([r.retrieved for r in answerable]),
         f"gold_within_{DEPTH}": share([r.within_depth for r in answerable]),
         "answerable_refused": share([r.refused for r in answerable]),
@@ -244,6 +252,7 @@ def main() -> None:
                 "question": r.item.question,
                 "answerable": r.item.answerable,
                 "given": r.given,
+                "answer_given": r.answer_given,
                 "rank": r.rank,
                 "refused": r.refused,
                 "relevance": round(r.best_relevance, 3),
@@ -270,6 +279,7 @@ def print_table(results: dict[str, Any]) -> None:
     for column in (
         "variant",
         "given",
+        "or also",
         "retrieved",
         f"@{DEPTH}",
         "ans. refused",
@@ -290,6 +300,7 @@ def print_table(results: dict[str, Any]) -> None:
         table.add_row(
             name,
             f"{r['gold_given']:.3f}",
+            f"{r['answer_given']:.3f}",
             f"{r['gold_retrieved']:.3f}",
             f"{r[f'gold_within_{DEPTH}']:.3f}",
             f"{r['answerable_refused']:.3f}",

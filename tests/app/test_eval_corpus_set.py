@@ -3,7 +3,8 @@
 PDF pages are read with poppler's `pdftotext -f N -l N` (an independent reader); other files
 with ingest's own parser. Each answerable question's quoted evidence is in its file, each
 keyword (any of its alternatives) in the gold page or near the evidence, and the question is
-not a copy of the passage.
+not a copy of the passage. So are the places a row lists in `also`: other manuals that
+state the same answer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from app.eval_answers import QaItem, comparable, load_qa
+from app.eval_answers import QaItem, comparable, holds_answer, holds_gold, load_qa
 from ingest.parse import parse_document
 from ingest.sniff import sniff_format
 from tests.conftest import REPO
@@ -83,7 +84,26 @@ def test_each_gold_passage_holds_its_answer(shared_docs: Path) -> None:
             assert any(a in text for a in alternatives), (
                 f"{keyword!r} not at the gold of {item.question!r}"
             )
+        for place in item.alternatives():  # another manual saying the same
+            assert place.source != item.source or place.pages != item.pages, item.question
+            other = gold_text(place, shared_docs)
+            for keyword in item.keywords:
+                alternatives = [comparable(a) for a in keyword.split("|") if a.strip()]
+                assert any(a in other for a in alternatives), (
+                    f"{keyword!r} not at {place.source} {place.pages} for {item.question!r}"
+                )
         # asked in the employee's words: no run of six words copied from the passage
         words = re.findall(r"[\w'./-]+", comparable(item.question))
         runs = {" ".join(words[n : n + 6]) for n in range(len(words) - 5)}
         assert not any(run in text for run in runs), f"copied from the passage: {item.question!r}"
+
+
+def test_a_listed_alternative_counts_as_an_answer_not_as_the_gold() -> None:
+    item = next(i for i in load_qa(CORPUS_SET) if i.question.startswith("When was the Debian"))
+    history = "Debian was begun in August 1993 by Ian Murdock"
+    assert holds_answer(item, "pdf/project-history.en.pdf", 12, history)
+    assert not holds_gold(item, "pdf/project-history.en.pdf", 12, history)
+    assert not holds_answer(item, "pdf/project-history.en.pdf", 3, history)  # not a listed page
+    assert holds_answer(item, "pdf/debian-faq.en.pdf", 10, "") and holds_gold(
+        item, "pdf/debian-faq.en.pdf", 10, ""
+    )
