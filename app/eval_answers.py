@@ -136,6 +136,9 @@ class Outcome:
     timings: dict[str, float]
     supported: list[bool] = field(default_factory=list)  # each checked cited sentence
     gold_rank: int | None = None  # 1-based place of the gold among cited/retrieved sources
+    # the gold or a place the row's `also` lists as saying the same, cited/retrieved
+    answer_cited: bool = False
+    cited: list[tuple[str, int | None]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,6 +149,8 @@ class Outcome:
             "withheld": self.withheld,
             "gold_cited": self.gold_cited,
             "gold_rank": self.gold_rank,
+            "answer_cited": self.answer_cited,
+            "cited": [list(place) for place in self.cited],
             "keyword_recall": self.keyword_recall,
             "best_relevance": round(self.best_relevance, 3),
             "answer": self.text,
@@ -173,6 +178,8 @@ def run_question(
         supported = [check.supported for check in answer.checks]
         best = max((s.relevance for s in answer.sources), default=0.0)
     rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
+    places = (item, *item.alternatives())
+    answer_cited = any(_matches(place, s, p) for place in places for s, p in cited)
     recall = None
     if item.answerable and item.keywords and not retrieve_only:
         recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
@@ -187,6 +194,8 @@ def run_question(
         timings=dict(times),
         supported=supported,
         gold_rank=rank,
+        answer_cited=answer_cited,
+        cited=cited,
     )
 
 
@@ -204,6 +213,10 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         summary["gold_cited" if not retrieve_only else "gold_retrieved"] = _rate(
             [o.gold_cited for o in answerable]
         )
+        if any(o.item.also for o in answerable):  # some rows list other answering places
+            summary["answer_cited" if not retrieve_only else "answer_retrieved"] = _rate(
+                [o.answer_cited for o in answerable]
+            )
         if retrieve_only:  # how high the gold file ranks: what a better embedder moves
             ranks = [o.gold_rank for o in answerable]
             summary["gold_at_1"] = _rate([r == 1 for r in ranks])

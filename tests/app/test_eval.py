@@ -147,3 +147,19 @@ def test_retrieve_only_summary_ranks_the_gold_file() -> None:
     summary = summarize(outcomes, retrieve_only=True)
     assert summary["gold_retrieved"] == 0.75 and summary["gold_at_1"] == 0.25
     assert summary["mrr"] == round((1 + 0.5 + 0 + 0.25) / 4, 3)
+
+
+def test_an_answer_cited_from_a_listed_alternative_counts_apart_from_the_gold() -> None:
+    """`also` places count in answer_cited, never in gold_cited; sets without any leave the
+    summary as it was."""
+    item = QaItem("q", True, "faq.pdf", (10,), ("x",), "fact", also=(("history.pdf", (12,), ""),))
+    outcomes = [
+        Outcome(item, "", False, False, 1.0, 0.5, "", {}, answer_cited=True),
+        Outcome(item, "", False, True, 1.0, 0.5, "", {}, answer_cited=True),
+        Outcome(item, "", False, False, 0.0, 0.5, "", {}, answer_cited=False),
+    ]
+    summary = summarize(outcomes)
+    assert summary["gold_cited"] == 0.333 and summary["answer_cited"] == 0.667
+    plain = QaItem("q", True, "faq.pdf", (10,), ("x",), "fact")
+    assert "answer_cited" not in summarize([Outcome(plain, "", False, True, 1.0, 0.5, "", {})])
+    assert [place.source for place in item.alternatives()] == ["history.pdf"]
