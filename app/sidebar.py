@@ -122,9 +122,14 @@ def search_choices(settings: Settings) -> SearchChoices:
 
 
 def upload_form(
-    settings: Settings, store: VectorStore, embedder: Embedder, owner: User | None
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    owner: User | None,
+    english: Embedder | None = None,
 ) -> None:
-    """`owner`: the signed-in user, whose groups the uploads get (None in open mode)."""
+    """`owner`: the signed-in user, whose groups the uploads get (None in open mode);
+    `english`: the chat's loaded English embedder, which the indexing reuses."""
     with st.expander(_("Add documents")):
         files = st.file_uploader(
             accepted_formats(),
@@ -132,7 +137,7 @@ def upload_form(
             key=f"uploads-{st.session_state.get('upload_round', 0)}",
         )
         if st.button(_("Add to collection"), disabled=not files, key="add_documents"):
-            _ingest(files or [], settings, store, embedder, owner)
+            _ingest(files or [], settings, store, embedder, owner, english)
         for kind, message in st.session_state.pop("upload_messages", []):
             getattr(st, kind)(message)
 
@@ -155,7 +160,12 @@ class _UploadProgress:
 
 
 def _ingest(
-    files: list, settings: Settings, store: VectorStore, embedder: Embedder, owner: User | None
+    files: list,
+    settings: Settings,
+    store: VectorStore,
+    embedder: Embedder,
+    owner: User | None,
+    english: Embedder | None,
 ) -> None:
     uploads = [UploadedFile(f.name, f.getvalue()) for f in files]
     too_big = [u for u in uploads if len(u.data) > settings.max_file_mb << 20]
@@ -185,7 +195,9 @@ def _ingest(
             messages.append(("success", received.format(n=len(uploads))))
     elif uploads:
         try:
-            report = ingest_uploads(uploads, settings, store, embedder, _UploadProgress(), owner)
+            report = ingest_uploads(
+                uploads, settings, store, embedder, _UploadProgress(), owner, english
+            )
         except Exception as exc:
             messages.append(("error", _("Adding documents failed: {reason}").format(reason=exc)))
         else:

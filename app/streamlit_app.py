@@ -111,7 +111,7 @@ def main() -> None:
         choices = sidebar.search_choices(settings)
         if user.admin:  # only admins add documents; everyone else asks
             sidebar.upload_form(
-                settings, store, embedder, None if settings.auth == "open" else user
+                settings, store, embedder, None if settings.auth == "open" else user, english
             )
         conversation_list.sidebar(kept, user.name, conversation.id if conversation else None)
 

@@ -99,10 +99,12 @@ def ingest_uploads(
     embedder: Embedder,
     progress: IngestProgress | None = None,
     owner: User | None = None,
+    english: Embedder | None = None,
 ) -> IngestReport:
+    """`english`: the chat's loaded English embedder, reused when it is the collection's."""
     root = upload_root(settings, store.meta(), store.collection)
     sources = save_uploads(files, root, owner)
-    report = run_ingest(root, settings, store, embedder, progress, only=sources)
+    report = run_ingest(root, settings, store, embedder, progress, only=sources, english=english)
     for failure in report.failures:
         if failure.path in sources:
             (root / failure.path).unlink(missing_ok=True)

@@ -138,6 +138,7 @@ def run_ingest(
     stop: Callable[[], bool] | None = None,
     permissions: FsPermissions | None = None,
     options: RunOptions = DEFAULT_RUN,
+    english: Embedder | None = None,
 ) -> IngestReport:
     """Bring the collection in line with the files under `root`, as `options` ask.
 
@@ -147,7 +148,9 @@ def run_ingest(
     `stop` is polled between files: when it says so, the files done so far are written
     and the rest wait for the next run. With `acl_from_fs`, files get the groups their
     file-system permissions give (`permissions`, or read afresh); a changed permission
-    updates the chunks' groups without re-embedding, like a changed ACL file."""
+    updates the chunks' groups without re-embedding, like a changed ACL file. `english`: an
+    English embedder the caller keeps loaded (the watcher, the chat), used when it is the
+    one the collection takes; otherwise the run loads its own."""
     started = time.perf_counter()
     progress = progress or _NoProgress()
     report = IngestReport(dry_run=options.dry_run)
@@ -162,16 +165,21 @@ def run_ingest(
     if options.rebuild and not options.dry_run:
         raise ConfigurationError("a rebuild goes through run_rebuild (a new collection)")
     with store.hold():  # one generation for the whole run, even if a rebuild switches
-        english = None
+        used = loaded = None  # the run's English embedder; the one it loads (and closes)
         if not options.dry_run:  # the collection's English embedder, or a new one's
             meta = store.meta() if store.exists() else None
-            english = english_embedder_for(settings, meta, embedder)
+            wanted = english_embedder_for(settings, meta, embedder)
+            if wanted is not None and english is not None and english.info == wanted.info:
+                wanted.close()  # never loaded: only its cache file was opened
+                used = english
+            else:
+                used = loaded = wanted
         run = _Run(
             root=root,
             settings=settings,
             store=store,
             embedder=embedder,
-            english=english,
+            english=used,
             progress=progress,
             report=report,
             options=options,
@@ -182,8 +190,8 @@ def run_ingest(
         try:
             _ingest_into(run, found, on_disk)
         finally:
-            if english is not None:
-                english.close()
+            if loaded is not None:
+                loaded.close()
     report.files_failed = len(report.failures)
     report.seconds_total = time.perf_counter() - started
     return report

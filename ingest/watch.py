@@ -30,6 +30,7 @@ from ingest.pipeline import (
     run_ingest,
 )
 from rag_core.embedding.embedder import Embedder
+from rag_core.embedding.english import english_embedder_for
 from rag_core.observability.telemetry import record_ingest
 from rag_core.settings import Settings
 from rag_core.store.base import VectorStore
@@ -101,6 +102,8 @@ class Watcher:
         self._settings = settings
         self._store = store
         self._embedder = embedder
+        # the collection's English embedder, loaded once and kept across runs (None: none yet)
+        self._english: Embedder | None = None
         self._on_report = on_report
         self._previous: dict[str, Stamp] = {}
         self._failed: dict[str, Stamp] = {}
@@ -118,6 +121,8 @@ class Watcher:
         finally:
             self.status.state = "stopped"
             self.status.save(self.status_path)
+            if self._english is not None:
+                self._english.close()
 
     def poll(self, stop: threading.Event | None = None) -> IngestReport | None:
         """One look at the folder; ingests what settled and prunes what left."""
@@ -154,6 +159,9 @@ class Watcher:
             return None
         self.status.state = "ingesting"
         self.status.save(self.status_path)
+        if self._english is None:
+            meta = self._store.meta() if self._store.exists() else None
+            self._english = english_embedder_for(self._settings, meta, self._embedder)
         report = run_ingest(
             self._root,
             self._settings,
@@ -164,6 +172,7 @@ class Watcher:
             stop=stop.is_set if stop is not None else None,
             permissions=self._permissions,
             options=WATCH_RUN,
+            english=self._english,
         )
         for failure in report.failures:
             if failure.path in snapshot:

@@ -140,3 +140,32 @@ def test_english_vectors_of_another_embedder_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="no English vectors"):
         check_english("docs", {}, info)
     check_english("docs", {}, None)  # none, and none wanted
+
+
+def test_a_run_reuses_the_english_embedder_its_caller_keeps(
+    tmp_path: Path, faq_folder: Path, e5_embedder: Embedder
+) -> None:
+    """The watcher and the chat keep the English embedder loaded: a run given the one the
+    collection takes embeds with it and leaves it open; a collection without English
+    vectors ignores it."""
+    settings = Settings(data_dir=tmp_path / "data", workers=0)
+    kept = english_embedder_for(settings, None, e5_embedder)
+    assert kept is not None
+    with open_local("edge", tmp_path / "qdrant", "docs") as store:
+        assert run_ingest(faq_folder, settings, store, e5_embedder, english=kept).failures == []
+        first = kept.stats.texts
+        assert first >= PASSAGES
+        (faq_folder / "added.md").write_text("# Added\n\nA new English passage.\n")
+        try:
+            report = run_ingest(faq_folder, settings, store, e5_embedder, english=kept)
+        finally:
+            (faq_folder / "added.md").unlink()
+        assert report.files_new == 1 and kept.stats.texts > first
+        assert store.payloads(source="added.md")
+    assert kept.embed_query("still open").shape == (kept.info.dim,)
+    off = Settings(data_dir=tmp_path / "off", workers=0, english_vectors=False)
+    with open_local("edge", tmp_path / "off" / "qdrant", "docs") as store:
+        before = kept.stats.texts
+        assert run_ingest(faq_folder, off, store, e5_embedder, english=kept).failures == []
+        assert kept.stats.texts == before and MetaKey.ENGLISH_EMBEDDER not in store.meta()
+    kept.close()
