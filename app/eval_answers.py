@@ -225,6 +225,7 @@ def summarize(outcomes: list[Outcome], retrieve_only: bool = False) -> dict[str,
         summary["false_refusal_rate"] = _rate([bool(o.refused_by) for o in answerable])
         summary["false_refusals"] = {
             "threshold": sum(o.refused_by == "threshold" for o in answerable),
+            "unknown_names": sum(o.refused_by == "unknown names" for o in answerable),
             "model": sum(o.refused_by == "model" for o in answerable),
             "unsupported": sum(o.refused_by == "unsupported" for o in answerable),
         }

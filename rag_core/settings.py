@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     english_weight: float | None = Field(default=None, ge=0)
     prefetch: int = Field(default=50, ge=1, le=1000)
     top_k: int = Field(default=6, ge=1, le=50, description="Passages given to the model.")
+    # A question naming something (a capitalised word after the first, an identifier) that
+    # no document the asker may see mentions is refused as not found, before any model
+    # call (rag_core/answering/unknown_names.py).
+    refuse_unknown_names: bool = True
     # The first N candidates of the fused search re-scored by their sentence closest to the
     # question (rag_core/answering/rerank.py), and the best top_k kept; 0 = off.
     rerank_depth: int = Field(default=0, ge=0, le=200)

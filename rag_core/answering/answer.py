@@ -30,6 +30,7 @@ from rag_core.answering.question_translation import QuestionTranslator
 from rag_core.answering.relevance_gate import floor_for, translation_passes
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
+from rag_core.answering.unknown_names import unknown_names
 from rag_core.embedding.relevance import (
     passage_margin,
     relevance_floors,
@@ -41,6 +42,7 @@ from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
 from rag_core.observability import telemetry
 from rag_core.settings import Settings
 
+UNKNOWN_NAMES = N_("None of the documents mentions {names}.")
 INJECTION_REFUSAL = N_(
     "The passages found contain text that tries to instruct the assistant, and the draft "
     "answer followed it, so it was withheld. Please read the sources below directly."
@@ -67,8 +69,10 @@ class Answer:
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
     language: str = SOURCE_LANGUAGE  # the question's, so the answer's and its messages'
-    # who refused: "threshold" (nothing relevant enough, no model call) or "model" (it
-    # said "not found" although passages were given); different causes, different fixes
+    # who refused: "threshold" (nothing relevant enough, no model call), "unknown names"
+    # (the question names something no document mentions, no model call), "model" (it
+    # said "not found" although passages were given) or "unsupported" (the citation check);
+    # different causes, different fixes
     refused_by: str | None = None
     flagged_injection: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -170,22 +174,27 @@ class AnswerEngine:
         question's, when the caller knows it already. A question not in the translation
         language is translated by the model and searched again, both fused; the floor
         refuses it only when neither the question (on its own search, as the floor was
-        measured) nor its translation reaches its floor."""
+        measured) nor its translation reaches its floor. A question naming something no
+        document mentions is refused too (rag_core/answering/unknown_names.py)."""
         query = self.standalone_question(question, history, on_wait)
         k = k or self._settings.top_k
         retrieval = self._retriever.retrieve(query, groups, k)
         refused = retrieval.best_relevance < self.relevance_floor(question, retrieval, language)
         language = language or language_of(question)
-        if self._translator is None or not self._translator.needed(language):
-            return query, retrieval, refused
-        started = time.perf_counter()
-        with self._slot(on_wait):
-            translation = self._translator(query, language)
-        translated_ms = (time.perf_counter() - started) * 1000
-        if translation:
-            retrieval = self._retriever.retrieve(query, groups, k, translation=translation)
-            retrieval.translation_ms = translated_ms
-            refused = refused and not translation_passes(self._floors, retrieval)
+        if self._translator is not None and self._translator.needed(language):
+            started = time.perf_counter()
+            with self._slot(on_wait):
+                translation = self._translator(query, language)
+            translated_ms = (time.perf_counter() - started) * 1000
+            if translation:
+                retrieval = self._retriever.retrieve(query, groups, k, translation=translation)
+                retrieval.translation_ms = translated_ms
+                refused = refused and not translation_passes(self._floors, retrieval)
+        if not refused and self._settings.refuse_unknown_names:
+            retrieval.unknown_names = unknown_names(
+                question, language, lambda name: self._retriever.mentioned(name, groups)
+            )
+            refused = bool(retrieval.unknown_names)
         return query, retrieval, refused
 
     @property
@@ -261,6 +270,10 @@ class AnswerEngine:
             answer.refused = True
             answer.refused_by = "threshold" if refused else "no model"
             answer.text = not_found(language)
+            if retrieval.unknown_names:  # say what the documents never mention
+                answer.refused_by = "unknown names"
+                names = ", ".join(f"“{name}”" for name in retrieval.unknown_names)
+                answer.text += " " + _(UNKNOWN_NAMES).format(names=names)
             answer.timings["total_ms"] = (time.perf_counter() - started) * 1000
             yield answer.text
             yield answer

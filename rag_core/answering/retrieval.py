@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -58,6 +58,9 @@ class Retrieval:
     translation_ms: float = 0.0  # the model's time to translate it
     # the translation's best cosine among the candidates, and that passage's text
     translation_best: tuple[float, str] | None = None
+    # names the question asks about that no document the asker may see mentions
+    # (rag_core/answering/unknown_names.py): refused as not found
+    unknown_names: list[str] = field(default_factory=list)
 
     @property
     def best_relevance(self) -> float:
@@ -226,6 +229,15 @@ class Retriever:
             translation=translation,
             translation_best=translation_best,
         )
+
+    def mentioned(self, name: str, groups: Sequence[str]) -> bool:
+        """Does any document the groups may see contain the name (its BM25 terms, any of
+        them)? A name with no term (all stop words) is taken as mentioned."""
+        sparse = sparse_query(name, languages_of(self._store.meta()))
+        if not sparse.indices:
+            return True
+        query = QueryVectors(dense=np.zeros(self._embedder.info.dim, np.float32), sparse=sparse)
+        return bool(self._store.search(query, 1, groups, replace(self.spec, mode="sparse")))
 
     def _search(
         self, text: str, dense: np.ndarray, depth: int, groups: Sequence[str], spec: SearchSpec

@@ -120,11 +120,21 @@ def test_summary_splits_refusals_by_who_refused_and_by_kind() -> None:
         outcome("unanswerable", "", None),
     ]
     total = summarize(outcomes)
-    assert total["false_refusals"] == {"threshold": 1, "model": 1, "unsupported": 0}
+    assert total["false_refusals"] == {
+        "threshold": 1,
+        "unknown_names": 0,
+        "model": 1,
+        "unsupported": 0,
+    }
     assert total["false_refusal_rate"] == 0.5 and total["keyword_recall"] == 0.375
     assert total["refusal_rate_unanswerable"] == 0.5
     reasoning = summarize([o for o in outcomes if o.item.kind == "reasoning"])
-    assert reasoning["false_refusals"] == {"threshold": 0, "model": 1, "unsupported": 0}
+    assert reasoning["false_refusals"] == {
+        "threshold": 0,
+        "unknown_names": 0,
+        "model": 1,
+        "unsupported": 0,
+    }
     assert reasoning["keyword_recall"] == 0.25 and "refusal_rate_unanswerable" not in reasoning
 
 
