@@ -164,7 +164,9 @@ def run_question(
         _, retrieval, refused = engine.retrieve(item.question, groups)
         cited = [(s.source, s.page) for s in retrieval.sources]
         text, withheld, supported = "", False, []
-        refused_by = "threshold" if refused else ""
+        refused_by = (
+            ("unknown names" if retrieval.unknown_names else "threshold") if refused else ""
+        )
         times = {"retrieval_ms": retrieval.milliseconds}
         if retrieval.translation:  # the question was also searched translated
             times["translation_ms"] = retrieval.translation_ms

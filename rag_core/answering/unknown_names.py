@@ -23,13 +23,18 @@ from rag_core.answering.citation_check import names_in
 from rag_core.i18n import SOURCE_LANGUAGE
 
 _PRONOUN = re.compile(r"^I(['’]\w+)?$")  # "I", "I'm", "I've": capitalised, never a name
+# units written with capitals, which documents often spell out ("1 KiB blocks" over a
+# quota manual's "1 kilobyte")
+_UNITS = frozenset(
+    "KiB MiB GiB TiB KB MB GB TB PB Kb Mb Gb Hz KHz MHz GHz kHz Mbps Gbps Kbps".split()
+)
 _NAME_PART = re.compile(r"^([A-Za-z]{3,}?)(?:[-_ ]?v?\d[\w.]*)$")  # GPLv3, NFSv4, Python3
 
 
 def question_names(question: str, language: str) -> list[str]:
     """The names a question asks about (identifiers only when it is not in English)."""
     names = names_in(question, language, capitalised=language == SOURCE_LANGUAGE)
-    return sorted(n for n in names if not _PRONOUN.match(n))
+    return sorted(n for n in names if not _PRONOUN.match(n) and n not in _UNITS)
 
 
 def name_forms(name: str) -> list[str]:

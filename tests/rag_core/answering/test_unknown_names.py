@@ -24,6 +24,7 @@ def test_the_names_a_question_asks_about() -> None:
         "YubiKey",
     ]
     assert question_names("I'm going on holiday; how do I tell the other developers?", "en") == []
+    assert question_names("With 1 KiB blocks, can a quota hold 100 files?", "en") == []
     # not in English: identifiers only (a capitalised word may be a translated name)
     spanish = "¿Qué paquete necesito en el Proyecto para entrar a la FreedomBox por Tor?"
     assert question_names(spanish, "es") == ["FreedomBox"]
