@@ -181,6 +181,9 @@ class AnswerEngine:
         retrieval = self._retriever.retrieve(query, groups, k)
         refused = retrieval.best_relevance < self.relevance_floor(question, retrieval, language)
         language = language or language_of(question)
+        # names first: a question the documents never mention costs no translation either
+        if not refused and self._names_unknown(question, language, groups, retrieval):
+            return query, retrieval, True
         if self._translator is not None and self._translator.needed(language):
             started = time.perf_counter()
             with self._slot(on_wait):
@@ -189,13 +192,21 @@ class AnswerEngine:
             if translation:
                 retrieval = self._retriever.retrieve(query, groups, k, translation=translation)
                 retrieval.translation_ms = translated_ms
-                refused = refused and not translation_passes(self._floors, retrieval)
-        if not refused and self._settings.refuse_unknown_names:
-            retrieval.unknown_names = unknown_names(
-                question, language, lambda name: self._retriever.mentioned(name, groups)
-            )
-            refused = bool(retrieval.unknown_names)
+                if refused and translation_passes(self._floors, retrieval):  # rescued by it
+                    refused = self._names_unknown(question, language, groups, retrieval)
         return query, retrieval, refused
+
+    def _names_unknown(
+        self, question: str, language: str, groups: Sequence[str], retrieval: Retrieval
+    ) -> bool:
+        """Does the question name something no document the groups see mentions? The names
+        go into `retrieval.unknown_names`, for the refusal to say."""
+        if not self._settings.refuse_unknown_names:
+            return False
+        retrieval.unknown_names = unknown_names(
+            question, language, lambda name: self._retriever.mentioned(name, groups)
+        )
+        return bool(retrieval.unknown_names)
 
     @property
     def passage_margin(self) -> float | None:
