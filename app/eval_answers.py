@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,9 @@ class Outcome:
     # the gold or a place the row's `also` lists as saying the same, cited/retrieved
     answer_cited: bool = False
     cited: list[tuple[str, int | None]] = field(default_factory=list)
+    # the model's own words and the passages it was given, for benchmarks/citation_replay.py
+    model_text: str = ""
+    passages: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +157,9 @@ class Outcome:
             "keyword_recall": self.keyword_recall,
             "best_relevance": round(self.best_relevance, 3),
             "answer": self.text,
+            "supported": self.supported,
+            "model_text": self.model_text,
+            "passages": self.passages,
         }
 
 
@@ -163,7 +169,7 @@ def run_question(
     if retrieve_only:
         _, retrieval, refused = engine.retrieve(item.question, groups)
         cited = [(s.source, s.page) for s in retrieval.sources]
-        text, withheld, supported = "", False, []
+        text, withheld, supported, model_text, passages = "", False, [], "", []
         refused_by = (
             ("unknown names" if retrieval.unknown_names else "threshold") if refused else ""
         )
@@ -178,6 +184,11 @@ def run_question(
         refused_by = answer.refused_by if answer.refused else ""
         times = answer.timings
         supported = [check.supported for check in answer.checks]
+        model_text = answer.model_text
+        passages = [
+            {"n": p.n, "text": p.text, "removed": list(p.removed), "source": asdict(p.source)}
+            for p in answer.prompt_sources
+        ]
         best = max((s.relevance for s in answer.sources), default=0.0)
     rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
     places = (item, *item.alternatives())
@@ -198,6 +209,8 @@ def run_question(
         gold_rank=rank,
         answer_cited=answer_cited,
         cited=cited,
+        model_text=model_text,
+        passages=passages,
     )
 
 

@@ -84,10 +84,18 @@ def make_corpus(docs: Path, target: Path, every: int) -> list[str]:
 
 class TreeRss:
     """Peak resident memory of this process and of all its descendants, sampled twice a
-    second: getrusage misses the parser pool's forkserver grandchildren."""
+    second: getrusage misses the parser pool's forkserver grandchildren.
+
+    Summed RSS counts a page shared by several processes once per process: the parser
+    worker is forked from the forkserver, which preloads the parsing libraries, so their
+    pages are counted twice. PSS (each shared page split among its sharers) sums to the
+    memory the tree really holds, and is reported beside it. The main process's RSS is
+    also split into anonymous memory and mapped files (the index's files, the model), which
+    the kernel can drop and re-read."""
 
     def __init__(self) -> None:
         self.main_mb = self.others_mb = self.total_mb = 0.0
+        self.main_anon_mb = self.main_file_mb = self.total_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -103,14 +111,19 @@ class TreeRss:
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.5):
-            main = me.memory_info().rss / 2**20
-            others = 0.0
+            main = me.memory_full_info()
+            others = others_pss = 0.0
             for child in me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):  # ended between listing and reading
-                    others += child.memory_info().rss / 2**20
-            self.main_mb = max(self.main_mb, main)
+                    full = child.memory_full_info()
+                    others += full.rss / 2**20
+                    others_pss += full.pss / 2**20
+            self.main_mb = max(self.main_mb, main.rss / 2**20)
+            self.main_anon_mb = max(self.main_anon_mb, (main.rss - main.shared) / 2**20)
+            self.main_file_mb = max(self.main_file_mb, main.shared / 2**20)
             self.others_mb = max(self.others_mb, others)
-            self.total_mb = max(self.total_mb, main + others)
+            self.total_mb = max(self.total_mb, main.rss / 2**20 + others)
+            self.total_pss_mb = max(self.total_pss_mb, main.pss / 2**20 + others_pss)
 
 
 def run_one(name: str, corpus: Path, work: Path, args: argparse.Namespace) -> dict[str, float]:
@@ -156,6 +169,9 @@ def run_one(name: str, corpus: Path, work: Path, args: argparse.Namespace) -> di
         "rss_main_mb": rss.main_mb,
         "rss_parser_mb": rss.others_mb,
         "rss_total_mb": rss.total_mb,
+        "rss_main_anon_mb": rss.main_anon_mb,
+        "rss_main_file_mb": rss.main_file_mb,
+        "pss_total_mb": rss.total_pss_mb,
     }
 
 
@@ -228,6 +244,9 @@ def print_table(results: dict[str, dict[str, float]], args: argparse.Namespace) 
         ("peak RSS main, MB", lambda r, n: f"{r['rss_main_mb']:,.0f}"),
         ("peak RSS parser processes, MB", lambda r, n: f"{r['rss_parser_mb']:,.0f}"),
         ("peak RSS all together, MB", lambda r, n: f"{r['rss_total_mb']:,.0f}"),
+        ("  main: anonymous, MB", lambda r, n: f"{r.get('rss_main_anon_mb', 0):,.0f}"),
+        ("  main: mapped files, MB", lambda r, n: f"{r.get('rss_main_file_mb', 0):,.0f}"),
+        ("peak PSS all together, MB", lambda r, n: f"{r.get('pss_total_mb', 0):,.0f}"),
         (
             f"first run / {names[0]}",
             lambda r, n: f"{r['first_s'] / results[names[0]]['first_s']:.2f}",

@@ -21,6 +21,7 @@ from rag_core.answering.prompt import (
     DEFAULT_WORDING,
     REFUSALS,
     Prompt,
+    PromptSource,
     Wording,
     build_prompt,
     describe,
@@ -78,6 +79,10 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     search_translation: str | None = None  # the question translated, also searched
     checks: list[SentenceCheck] = field(default_factory=list)  # cited sentences, verified
+    # what the model wrote, and the passages it was given (numbered as in its prompt):
+    # kept so that evaluation runs can replay the steps after generation
+    model_text: str = ""
+    prompt_sources: list[PromptSource] = field(default_factory=list)
 
     @property
     def unsupported(self) -> list[SentenceCheck]:
@@ -323,22 +328,7 @@ class AnswerEngine:
             except Exception:
                 telemetry.MODEL_ERRORS.inc()
                 raise
-        # a small model sometimes copies a passage whole, removal marker included
-        raw = "".join(pieces).replace(REMOVED, "").strip()
-        answer.text, answer.citations = cite(raw, prompt.sources)
-        answer.refused = _is_not_found(answer.text)
-        if answer.refused:  # includes a model that produced nothing usable
-            answer.text, answer.citations, answer.refused_by = not_found(language), [], "model"
-            telemetry.REFUSALS.labels("model").inc()
-        answer.flagged_injection = _followed_injection(answer.text, prompt, question)
-        if answer.flagged_injection:
-            answer.text, answer.citations = _(INJECTION_REFUSAL), []
-            telemetry.REFUSALS.labels("injection").inc()
-        elif not answer.refused:
-            self.verify(answer, prompt)
-            if answer.checks and not any(c.supported for c in answer.checks):
-                _withhold_unsupported(answer, prompt)
-                telemetry.REFUSALS.labels("unsupported").inc()
+        conclude(answer, "".join(pieces), prompt, self._checker)
         stats.queued_ms += waited_ms
         _record_timings(answer, stats, prompt, started, prompt_ready, waited_ms)
         _observe(answer)
@@ -346,15 +336,7 @@ class AnswerEngine:
 
     def verify(self, answer: Answer, prompt: Prompt) -> None:
         """Check each cited sentence against its passage; re-cite or flag (in place)."""
-        if self._checker is None or not answer.citations:
-            return
-        started = time.perf_counter()
-        passages = {p.n: p.text for p in prompt.sources}
-        verification = self._checker.verify(answer.text, passages, answer.language, answer.question)
-        if verification.text != answer.text:  # re-cited: citations follow the new markers
-            answer.text, answer.citations = cite(verification.text, prompt.sources)
-        answer.checks = verification.checks
-        answer.timings["verify_ms"] = (time.perf_counter() - started) * 1000
+        check_citations(answer, prompt, self._checker)
 
     def _slot(self, on_wait: WaitCallback | None) -> AbstractContextManager[Lease | None]:
         return self._gate.slot(on_wait) if self._gate is not None else nullcontext()
@@ -372,6 +354,48 @@ class AnswerEngine:
                 result = item
         assert result is not None
         return result
+
+
+def conclude(
+    answer: Answer, model_text: str, prompt: Prompt, checker: SupportChecker | None
+) -> None:
+    """From the model's words to what is shown (in place): markers mended, a refusal in
+    its words recognised, an answer that follows a removed instruction withheld, each cited
+    sentence checked, and an answer none of whose sentences its passages back withheld.
+    Apart from generation so that `benchmarks/citation_replay.py` can re-run it on logged
+    model outputs."""
+    _ = translator(answer.language)
+    answer.model_text, answer.prompt_sources = model_text, list(prompt.sources)
+    # a small model sometimes copies a passage whole, removal marker included
+    raw = model_text.replace(REMOVED, "").strip()
+    answer.text, answer.citations = cite(raw, prompt.sources)
+    answer.refused = _is_not_found(answer.text)
+    if answer.refused:  # includes a model that produced nothing usable
+        answer.text, answer.citations = not_found(answer.language), []
+        answer.refused_by = "model"
+        telemetry.REFUSALS.labels("model").inc()
+    answer.flagged_injection = _followed_injection(answer.text, prompt, answer.question)
+    if answer.flagged_injection:
+        answer.text, answer.citations = _(INJECTION_REFUSAL), []
+        telemetry.REFUSALS.labels("injection").inc()
+    elif not answer.refused:
+        check_citations(answer, prompt, checker)
+        if answer.checks and not any(c.supported for c in answer.checks):
+            _withhold_unsupported(answer, prompt)
+            telemetry.REFUSALS.labels("unsupported").inc()
+
+
+def check_citations(answer: Answer, prompt: Prompt, checker: SupportChecker | None) -> None:
+    """Check each cited sentence against its passage; re-cite or flag (in place)."""
+    if checker is None or not answer.citations:
+        return
+    started = time.perf_counter()
+    passages = {p.n: p.text for p in prompt.sources}
+    verification = checker.verify(answer.text, passages, answer.language, answer.question)
+    if verification.text != answer.text:  # re-cited: citations follow the new markers
+        answer.text, answer.citations = cite(verification.text, prompt.sources)
+    answer.checks = verification.checks
+    answer.timings["verify_ms"] = (time.perf_counter() - started) * 1000
 
 
 def _withhold_unsupported(answer: Answer, prompt: Prompt) -> None:
