@@ -47,19 +47,47 @@ from rag_core.settings import Settings  # noqa: E402
 
 
 def logged_outcome(item: QaItem, record: dict[str, Any]) -> Outcome:
-    return Outcome(
-        item=item,
+    """The run as logged, scored against the QA file as it is now (a place added to a row's
+    `also` since counts in both columns alike)."""
+    cited = [(c[0], c[1]) for c in record.get("cited", [])]
+    return _scored(
+        item,
         refused_by=record.get("refused_by") or "",
         withheld=record["withheld"],
-        gold_cited=record["gold_cited"],
-        keyword_recall=record["keyword_recall"],
-        best_relevance=record["best_relevance"],
         text=record["answer"],
-        timings=record.get("timings", {}),
+        cited=cited,
+        best_relevance=record["best_relevance"],
         supported=record.get("supported", []),
-        gold_rank=record["gold_rank"],
-        answer_cited=record.get("answer_cited", False),
-        cited=[tuple(c) for c in record.get("cited", [])],
+    )
+
+
+def _scored(
+    item: QaItem,
+    refused_by: str,
+    withheld: bool,
+    text: str,
+    cited: list[tuple[str, int | None]],
+    best_relevance: float,
+    supported: list[bool],
+) -> Outcome:
+    rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
+    places = (item, *item.alternatives())
+    recall = None
+    if item.answerable and item.keywords:
+        recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
+    return Outcome(
+        item=item,
+        refused_by=refused_by,
+        withheld=withheld,
+        gold_cited=rank is not None,
+        keyword_recall=recall,
+        best_relevance=best_relevance,
+        text=text,
+        timings={},
+        supported=supported,
+        gold_rank=rank,
+        answer_cited=any(_matches(place, s, p) for place in places for s, p in cited),
+        cited=cited,
     )
 
 
@@ -74,26 +102,21 @@ def replayed_outcome(
     answer = Answer(question=item.question, search_query=item.question)
     answer.language = language_of(item.question, SOURCE_LANGUAGE)
     conclude(answer, record["model_text"], Prompt([], sources, 0), checker)
-    cited = [(c.source, c.page) for c in answer.citations]
-    rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
-    places = (item, *item.alternatives())
-    recall = None
-    if item.answerable and item.keywords:
-        recall = sum(keyword_found(k, answer.text) for k in item.keywords) / len(item.keywords)
-    return Outcome(
-        item=item,
-        refused_by=answer.refused_by if answer.refused else "",
+    return _scored(
+        item,
+        refused_by=answer.refused_by or "" if answer.refused else "",
         withheld=answer.flagged_injection,
-        gold_cited=rank is not None,
-        keyword_recall=recall,
-        best_relevance=record["best_relevance"],
         text=answer.text,
-        timings={},
+        cited=[(c.source, c.page) for c in answer.citations],
+        best_relevance=record["best_relevance"],
         supported=[c.supported for c in answer.checks],
-        gold_rank=rank,
-        answer_cited=any(_matches(place, s, p) for place in places for s, p in cited),
-        cited=cited,
     )
+
+
+def _refusals(summary: dict[str, Any]) -> str:
+    """ "6 (unsupported 6)": answerable questions refused, by whom."""
+    by = {k: v for k, v in summary.get("false_refusals", {}).items() if v}
+    return f"{sum(by.values())} ({', '.join(f'{k} {v}' for k, v in by.items()) or 'none'})"
 
 
 def main() -> None:
@@ -106,9 +129,8 @@ def main() -> None:
     items = {item.question: item for item in load_qa(args.qa)}
     records = [json.loads(line) for line in args.log.read_text().splitlines() if line.strip()]
     settings = Settings()
-    checker = None
+    checker, embedder = None, Embedder(settings)  # the answer engine's: the collection's
     if settings.verify_citations:
-        embedder = Embedder(settings)  # the answer engine's: the collection's embedder
         across = support_across_languages(embedder.info.name)
         checker = SupportChecker(embedder, settings.support_threshold, across)
     logged, replayed = [], []
@@ -130,18 +152,18 @@ def main() -> None:
         ("gold file cited", lambda s: s.get("gold_cited")),
         ("gold or listed alternative cited", lambda s: s.get("answer_cited", "")),
         ("keyword recall", lambda s: s.get("keyword_recall")),
-        ("answerable refused", lambda s: s.get("false_refusals")),
+        ("answerable refused", _refusals),
         ("unanswerable refused", lambda s: s.get("refusal_rate_unanswerable")),
         ("cited sentences supported", lambda s: s.get("supported_sentence_share", "")),
     ]
     summaries = (summarize(logged), summarize(replayed))
     print(
         f"\ncitation replay: {args.log.name} ({len(records)} questions; embedder "
-        f"{settings.embed_model})"
+        f"{embedder.info.name})"
     )
-    print(f"{'':<34}{'logged':>44}{'replayed':>44}")
+    print(f"{'':<34}{'logged':>28}{'replayed':>28}")
     for label, cell in rows:
-        print(f"{label:<34}" + "".join(f"{cell(s)!s:>44}" for s in summaries))
+        print(f"{label:<34}" + "".join(f"{cell(s)!s:>28}" for s in summaries))
 
 
 if __name__ == "__main__":

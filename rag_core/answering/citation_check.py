@@ -2,9 +2,9 @@
 
 Each answer sentence that carries `[n]` is scored against source n: the MiniLM cosine
 between the sentence and the passage's closest sentence (or the whole passage), averaged
-with the share of the sentence's content words found in the passage. Numbers, dates and
-names are facts a reader will act on, so each one must occur in the passage, whatever the
-score. A sentence that fails is re-cited to another given source that supports it, or
+with the share of the sentence's content words found in the passage. Numbers, dates,
+names and file paths are facts a reader will act on, so each one must occur in the passage,
+whatever the score. A sentence that fails is re-cited to another given source that supports it, or
 marked unsupported. The threshold is measured on `data/eval/support-pairs.jsonl`
 (`ragdesk eval support`).
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,6 +30,7 @@ from rag_core.answering.function_words import (
     ALL_NUMBER_WORDS,
     not_names,
     number_words,
+    stem,
     stop_words,
 )
 from rag_core.answering.language import language_of
@@ -126,20 +126,11 @@ def claim_of(sentence: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _unaccented(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def _stem(word: str) -> str:
-    word = _unaccented(word.lower().strip("'’.-"))
-    return word[:5] if len(word) > 5 else word  # reimbursed ~ reimbursement, política ~ politicas
-
-
 def content_terms(text: str, language: str = SOURCE_LANGUAGE) -> set[str]:
     """The text's words that carry a claim, stemmed (`language`'s grammar words left out)."""
     stop, numbers = stop_words(language), number_words(language)
     return {
-        _stem(w)
+        stem(w)
         for w in _WORD.findall(text)
         if len(w) > 1 and w.lower() not in stop and w.lower() not in numbers
     }
@@ -170,6 +161,18 @@ def names_in(claim: str, language: str = SOURCE_LANGUAGE, capitalised: bool = Tr
     return names
 
 
+_PATH = re.compile(r"(?<![\w/.~])/(?:[\w.+-]+/)*[\w.+-]*\w")
+
+
+def paths_in(claim: str) -> set[str]:
+    """Absolute file paths the claim names ("/etc/krb5.conf", "/var/games")."""
+    return {
+        m.group(0)
+        for m in _PATH.finditer(MARKER.sub(" ", claim))
+        if m.group(0).count("/") > 1 or len(m.group(0)) > 4
+    }
+
+
 def missing_facts(
     claim: str,
     passage: str,
@@ -184,6 +187,9 @@ def missing_facts(
     have_numbers = numbers_in(known, ALL_NUMBER_WORDS)
     missing = sorted(numbers_in(claim, number_words(language)) - have_numbers)
     lowered = known.lower()
+    # a path is one fact ("/etc/krb5.conf", not "krb5.conf" anywhere); PDF text may break it
+    packed = re.sub(r"\s+", "", lowered)
+    missing += sorted(path for path in paths_in(claim) if path.lower() not in packed)
     for name in sorted(names_in(claim, language, capitalised)):
         forms = {name.lower(), re.sub(r"(?<=[A-Z])s$", "", name).lower()}  # SSDs ~ SSD
         # a unit may follow its number ("16MB"): only a letter before the name is a new word

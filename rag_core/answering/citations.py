@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag_core.answering.function_words import stop_words
+from rag_core.answering.function_words import stem, stop_words
 from rag_core.answering.prompt import PromptSource
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
@@ -32,10 +32,14 @@ class Citation:
 def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citation]]:
     """(answer with invented markers removed, citations in order of first use).
 
-    Small models sometimes echo a source's header instead of citing, or leave a sentence
-    uncited: echoed headers are removed, and a sentence without a marker gets the source
-    that contains most of its words (when one clearly does)."""
-    answer = attribute_uncited(strip_echoed_headers(answer, sources), sources)
+    Small models sometimes echo a source's header instead of citing, cite a paragraph once
+    at its end, or leave a sentence uncited: echoed headers are removed, a paragraph's
+    closing marker is given to each of its sentences, and a sentence still without a marker
+    gets the source that contains most of its words (when one clearly does)."""
+    # "… output. [1]" -> "… output [1].": a sentence's markers inside it, before its stop
+    answer = _MARKERS_AFTER_STOP.sub(r"\2\1", strip_echoed_headers(answer, sources))
+    answer = spread_closing_markers(answer)
+    answer = attribute_uncited(answer, sources)
     # a marker standing alone after a cited sentence's full stop cites nothing: drop it
     answer = re.sub(
         r"(\]\s*[.!?])(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+(?=\s*$)", r"\1", answer, flags=re.M
@@ -69,14 +73,72 @@ def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
     return answer.strip()
 
 
+# sentences of a line: split after . ! ? and a space, unless a marker follows (it belongs
+# to the sentence before: "… output. [1]")
+_LINE_SENTENCES = re.compile(r"(?<=[.!?])(\s+)(?!\[\d)")
+_CLOSING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+\s*[.!?]?\s*$")
+# a full stop followed by markers, where no marker stands right before the stop (that case
+# is a stray marker: dropped in `cite`)
+_MARKERS_AFTER_STOP = re.compile(
+    r"(?<![\]\s])([.!?])((?:[ \t]*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)(?=\s|$)"
+)
+# what a sentence that only points at a source says: "The source for this information is [2]."
+_POINTER_WORDS = frozenset(
+    stem(w)
+    for w in "source sources information info reference references see answer passage passages "
+    "document documents according found fuente fuentes información referencia véase "
+    "respuesta pasaje documento documentos según".split()
+)
+
+
+def spread_closing_markers(answer: str) -> str:
+    """A line whose only markers close its last sentence cites them for the whole line, the
+    way small models write a paragraph ("… tickets. This means … [1]"): each earlier
+    sentence gets them too, so the citation check judges every sentence against the passage
+    meant, instead of the last one alone (and an answer whose first sentence the passage
+    states is not withheld because its closing remark is not). A last sentence that only
+    points at the source ("The source for this information is [2].") gives its markers to
+    the sentences before it and is dropped."""
+    lines = []
+    for line in answer.split("\n"):
+        pieces = _LINE_SENTENCES.split(line)
+        sentences, gaps = pieces[::2], pieces[1::2]
+        closing = _CLOSING_MARKERS.search(sentences[-1]) if len(sentences) > 1 else None
+        if closing is None or any(MARKER.search(s) for s in sentences[:-1]):
+            lines.append(line)
+            continue
+        markers = "".join(f"[{m.group(1)}]" for m in MARKER.finditer(closing.group(0)))
+        last = sentences[-1]
+        if not _content_words(MARKER.sub(" ", last)) - _POINTER_WORDS:
+            sentences, gaps = sentences[:-1], gaps[:-1]  # the pointer itself says nothing
+            last = ""
+        cited = [_with_marker(s, markers) if len(_content_words(s)) >= 2 else s for s in sentences]
+        if last:
+            cited[-1] = last
+        lines.append("".join(x for pair in zip(cited, [*gaps, ""], strict=True) for x in pair))
+    return "\n".join(lines)
+
+
+def _with_marker(sentence: str, markers: str) -> str:
+    """`sentence` with `markers` before its closing punctuation (unchanged if it has one)."""
+    if MARKER.search(sentence):
+        return sentence
+    stripped = sentence.rstrip()
+    end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
+    body = stripped[:-1] if end else stripped
+    return f"{body} {markers}{end}" + sentence[len(stripped) :]
+
+
 def _content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORDS.findall(text)} - _STOP
+    """The words that carry a claim, stemmed as the citation check stems them (a Spanish
+    answer conjugates and inflects what its passage says: conectarte ~ conectar)."""
+    return {stem(w) for w in _WORDS.findall(text) if w.lower() not in _STOP}
 
 
 def attribute_uncited(answer: str, sources: Sequence[PromptSource], floor: float = 0.6) -> str:
     """Append [n] to sentences with no marker when source n holds >= floor of their words."""
     vocab = {s.n: _content_words(s.text) for s in sources}
-    pieces = re.split(r"(?<=[.!?])(\s+)", answer)
+    pieces = _LINE_SENTENCES.split(answer)  # "… output. [1]" stays one cited piece
     out = []
     for piece in pieces:
         words = _content_words(piece)

@@ -1,5 +1,5 @@
-"""Per-language word lists of the citation check: words that carry no claim, number words,
-and capitalised words that are not names.
+"""Per-language word lists of the citation check (words that carry no claim, number words,
+and capitalised words that are not names), and the stem it compares words by.
 
 Curated rather than taken from a stop-word package: the check asks whether a passage says
 what an answer sentence claims, so a list must drop only grammar. The Spanish list of the
@@ -8,6 +8,8 @@ words a claim is made of.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
@@ -83,3 +85,16 @@ def not_names(language: str) -> frozenset[str]:
 ALL_NUMBER_WORDS: dict[str, str] = {
     word: value for table in NUMBER_WORDS.values() for word, value in table.items()
 }
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def stem(word: str) -> str:
+    """Five letters: reimbursed ~ reimbursement, política ~ politicas; a short word's
+    plural -s off, which five letters keep apart (flags ~ flag, keys ~ key, datos ~ dato)."""
+    word = _unaccented(word.lower().strip("'’.-"))
+    if len(word) > 5:
+        return word[:5]
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word

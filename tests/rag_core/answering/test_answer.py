@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from ingest.pipeline import run_ingest
-from rag_core.answering.answer import Answer, AnswerEngine, Turn
+from rag_core.answering.answer import Answer, AnswerEngine, Turn, conclude
 from rag_core.answering.citations import cite
-from rag_core.answering.prompt import NOT_FOUND, build_prompt, not_found
+from rag_core.answering.prompt import NOT_FOUND, Prompt, build_prompt, not_found
 from rag_core.answering.retrieval import Retriever, search_spec
 from rag_core.embedding.embedder import Embedder
 from rag_core.generation.llm import GenerationStats, LlamaCppChat, Message
@@ -115,6 +115,27 @@ def test_answer_streams_then_cites(engine: AnswerEngine) -> None:
     timings = final.timings
     assert timings["retrieval_ms"] > 0 and timings["time_to_first_token_ms"] > 0
     assert timings["prompt_tokens"] > 100 and timings["tokens_per_s"] > 0
+
+
+def test_the_steps_after_generation_replay_from_what_the_answer_keeps(
+    engine: AnswerEngine,
+) -> None:
+    """An answer keeps the model's own words and the passages it was given: running
+    `conclude` on them again gives the same answer (what benchmarks/citation_replay.py
+    relies on to measure citation changes without the model)."""
+    answer = engine.ask("How are hotel nights reimbursed when travelling?", ["*"])
+    assert answer.model_text and answer.prompt_sources
+    assert [p.source for p in answer.prompt_sources] == answer.sources
+    again = Answer(question=answer.question, search_query=answer.search_query)
+    again.language = answer.language
+    prompt = Prompt([], answer.prompt_sources, 0)
+    conclude(again, answer.model_text, prompt, engine._checker)
+    assert (again.text, again.citations, again.refused) == (
+        answer.text,
+        answer.citations,
+        answer.refused,
+    )
+    assert [c.supported for c in again.checks] == [c.supported for c in answer.checks]
 
 
 def test_unrelated_question_is_refused_without_a_model_call(engine: AnswerEngine) -> None:

@@ -9,7 +9,9 @@ import pytest
 from rag_core.answering.citation_check import (
     DEFAULT_THRESHOLD,
     SupportChecker,
+    lexical_overlap,
     missing_facts,
+    paths_in,
     split_sentences,
 )
 from rag_core.embedding.embedder import Embedder
@@ -97,3 +99,32 @@ def test_sentences_keep_markers_written_after_the_full_stop() -> None:
     text = "First claim. [1] Second claim [2].\nA list line"
     parts = [text[a:b].strip() for a, b in split_sentences(text)]
     assert parts == ["First claim. [1]", "Second claim [2].", "A list line"]
+
+
+def test_short_plurals_meet_their_singular(e5_embedder: Embedder) -> None:
+    """Five letters keep "flags" and "flag" apart; a terse table then backed too little of a
+    right sentence (the 1.5B's klist answer was withheld for it; e5, the default's check)."""
+    checker = SupportChecker(e5_embedder, DEFAULT_THRESHOLD)
+    passage = (  # krb5-user.pdf, page 23, as parsed
+        "-c List tickets held in a credentials cache. -f Shows the flags present in the "
+        "credentials, using the following abbreviations: F Forwardable f forwarded P Proxiable "
+        "p proxy D postDateable d postdated (continues on next page) 4.3. klist 19"
+    )
+    claim = "The F flag in the output of klist -f stands for Forwardable."
+    assert lexical_overlap(claim, passage) >= 0.6
+    assert checker.score(claim, passage).holds(DEFAULT_THRESHOLD)
+    assert lexical_overlap("Los datos se copian.", "Cada dato se copia.", "es") == 1.0
+
+
+def test_a_path_is_one_fact() -> None:
+    """"/etc/krb5.conf" is not backed by a passage that only names krb5.conf (the 1.5B
+    cited the admin guide's overview of configuration files for the default location); a
+    path broken across PDF lines still counts."""
+    claim = "The Kerberos configuration file is read from /etc/krb5.conf by default."
+    overview = "krb5.conf applies to all applications using the Kerberos library."
+    assert missing_facts(claim, overview) == ("/etc/krb5.conf",)
+    assert missing_facts(claim, "The default is /etc/\nkrb5.conf on most systems.") == ()
+    assert paths_in("See /var/games, /etc/opt/<subdir> and http://x.org/a/b.") == {
+        "/var/games",
+        "/etc/opt",
+    }

@@ -112,6 +112,37 @@ def test_stray_markers_after_a_cited_sentence_are_dropped() -> None:
     assert [c.n for c in citations] == [1]
 
 
+def test_a_paragraphs_closing_marker_cites_each_of_its_sentences() -> None:
+    """Small models cite a paragraph once, at its end (seen with the 1.5B: "... stands for
+    Forwardable. This means ... tickets. [1]"): each sentence gets the marker, so the check
+    reads each one against the passage meant. A line citing inside keeps its own markers,
+    and a closing sentence that only names the source is dropped once its marker moved."""
+    sources = [
+        source("krb5-user.pdf", "-f Shows the flags: F Forwardable, P Proxiable.", 0, 23),
+        source("debian-reference.pdf", "penguin ALL=(ALL) NOPASSWD:ALL lets penguin.", 0, 33),
+    ]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite(
+        "The F flag in the output of klist -f stands for Forwardable. This means the ticket "
+        "can be forwarded to another host. [1]\n"
+        "Add this line to sudoers:\n"
+        "penguin ALL=(ALL) NOPASSWD:ALL\n"
+        "This line lets penguin run any command without a password. "
+        "The source for this information is [2].\n"
+        "Proxiable tickets exist [1]. Other remarks without a marker here.",
+        prompt.sources,
+    )
+    assert text.splitlines() == [
+        "The F flag in the output of klist -f stands for Forwardable [1]. This means the "
+        "ticket can be forwarded to another host [1].",
+        "Add this line to sudoers:",
+        "penguin ALL=(ALL) NOPASSWD:ALL",
+        "This line lets penguin run any command without a password [2].",
+        "Proxiable tickets exist [1]. Other remarks without a marker here.",
+    ]
+    assert [c.n for c in citations] == [1, 2]
+
+
 def test_spreadsheet_rows_are_named_kept_apart_and_cited() -> None:
     header = "Name | Role\n"
     first = replace(
