@@ -117,7 +117,7 @@ def test_short_plurals_meet_their_singular(e5_embedder: Embedder) -> None:
 
 
 def test_a_path_is_one_fact() -> None:
-    """"/etc/krb5.conf" is not backed by a passage that only names krb5.conf (the 1.5B
+    """ "/etc/krb5.conf" is not backed by a passage that only names krb5.conf (the 1.5B
     cited the admin guide's overview of configuration files for the default location); a
     path broken across PDF lines still counts."""
     claim = "The Kerberos configuration file is read from /etc/krb5.conf by default."
