@@ -11,7 +11,6 @@ import os
 import resource
 import select
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -74,15 +73,8 @@ _chunkers: dict[ChunkingSpec, Chunker] = {}
 
 def start_parser_process(max_bytes: int, owner_pid: int) -> None:
     """Pool initializer: a parser that balloons gets MemoryError instead of the OOM killer,
-    parsers yield the CPU to embedding (the stage that bounds throughput), the process
-    ends with the one that owns the pool (see `exit_with`), and torch stays out of it.
-
-    unstructured classifies HTML and text elements with spaCy, whose thinc imports torch
-    whenever it is installed, only to offer it as a backend: 210 MB resident in every
-    parser (measured on two Apache HTML pages: 502 MB -> 293 MB) and address space under
-    the memory cap, for nothing parsing uses. Marked absent, `import torch` raises
-    ImportError and thinc runs on numpy; the blocks parsed are identical."""
-    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
+    parsers yield the CPU to embedding (the stage that bounds throughput), and the process
+    ends with the one that owns the pool (see `exit_with`)."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard == resource.RLIM_INFINITY or hard > max_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))

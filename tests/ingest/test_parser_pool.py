@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,6 @@ def crash_on_marked_files(job: ParseJob) -> ParseResult:
     if job.source.startswith("crash"):
         os._exit(139)
     return run_parse_job(job)
-
-
-def parse_and_report_torch(job: ParseJob) -> ParseResult:
-    """The real parse, then whether torch got into the parser process (in `error`)."""
-    result = run_parse_job(job)
-    loaded = sys.modules.get("torch") is not None
-    return replace(result, error=f"torch loaded: {loaded}; error: {result.error}")
 
 
 def _job(path: Path, embedder: Embedder) -> ParseJob:
@@ -141,14 +132,3 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def test_parsers_leave_torch_out(shared_docs: Path, embedder: Embedder) -> None:
-    """An HTML page goes through unstructured's spaCy classification, whose thinc would
-    import torch (210 MB a parser); in a parser process it does not, and the page parses."""
-    page = shared_docs / "html" / "apache2.caching.html"
-    pool = ParserPool(workers=1, memory_cap_bytes=4 << 30)
-    pool._task = parse_and_report_torch  # type: ignore[attr-defined]
-    (result,) = pool.run([_job(page, embedder)])
-    assert result.error == "torch loaded: False; error: None"
-    assert len(result.chunks) > 10
