@@ -123,7 +123,7 @@ def test_a_path_is_one_fact() -> None:
     claim = "The Kerberos configuration file is read from /etc/krb5.conf by default."
     overview = "krb5.conf applies to all applications using the Kerberos library."
     assert missing_facts(claim, overview) == ("/etc/krb5.conf",)
-    assert missing_facts(claim, "The default is /etc/\nkrb5.conf on most systems.") == ()
+    assert missing_facts(claim, "Kerberos reads /etc/\nkrb5.conf by default.") == ()
     assert paths_in("See /var/games, /etc/opt/<subdir> and http://x.org/a/b.") == {
         "/var/games",
         "/etc/opt",
