@@ -190,11 +190,40 @@ def run_question(
             for p in answer.prompt_sources
         ]
         best = max((s.relevance for s in answer.sources), default=0.0)
+    return scored(
+        item,
+        refused_by=refused_by,
+        withheld=withheld,
+        text=text if not retrieve_only else None,
+        cited=cited,
+        best_relevance=best,
+        timings=dict(times),
+        supported=supported,
+        model_text=model_text,
+        passages=passages,
+    )
+
+
+def scored(
+    item: QaItem,
+    refused_by: str,
+    withheld: bool,
+    text: str | None,
+    cited: list[tuple[str, int | None]],
+    best_relevance: float,
+    timings: dict[str, float] | None = None,
+    supported: list[bool] | None = None,
+    model_text: str = "",
+    passages: list[dict[str, Any]] | None = None,
+) -> Outcome:
+    """Score one question's result against its row: where the gold ranks among the cited
+    (or retrieved) places, whether a listed alternative is among them, keyword recall.
+    `text` is None for a retrieval-only run (no answer, so no keyword recall). Shared by the
+    live run and `benchmarks/citation_replay.py`, so both count alike."""
     rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
     places = (item, *item.alternatives())
-    answer_cited = any(_matches(place, s, p) for place in places for s, p in cited)
     recall = None
-    if item.answerable and item.keywords and not retrieve_only:
+    if item.answerable and item.keywords and text is not None:
         recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
     return Outcome(
         item=item,
@@ -202,15 +231,15 @@ def run_question(
         withheld=withheld,
         gold_cited=rank is not None,
         keyword_recall=recall,
-        best_relevance=best,
-        text=text,
-        timings=dict(times),
-        supported=supported,
+        best_relevance=best_relevance,
+        text=text or "",
+        timings=timings or {},
+        supported=supported or [],
         gold_rank=rank,
-        answer_cited=answer_cited,
+        answer_cited=any(_matches(place, s, p) for place in places for s, p in cited),
         cited=cited,
         model_text=model_text,
-        passages=passages,
+        passages=passages or [],
     )
 
 

@@ -30,9 +30,8 @@ sys.path.insert(0, str(REPO))
 from app.eval_answers import (  # noqa: E402
     Outcome,
     QaItem,
-    _matches,
-    keyword_found,
     load_qa,
+    scored,
     summarize,
 )
 from rag_core.answering.answer import Answer, conclude  # noqa: E402
@@ -50,7 +49,7 @@ def logged_outcome(item: QaItem, record: dict[str, Any]) -> Outcome:
     """The run as logged, scored against the QA file as it is now (a place added to a row's
     `also` since counts in both columns alike)."""
     cited = [(c[0], c[1]) for c in record.get("cited", [])]
-    return _scored(
+    return scored(
         item,
         refused_by=record.get("refused_by") or "",
         withheld=record["withheld"],
@@ -58,36 +57,6 @@ def logged_outcome(item: QaItem, record: dict[str, Any]) -> Outcome:
         cited=cited,
         best_relevance=record["best_relevance"],
         supported=record.get("supported", []),
-    )
-
-
-def _scored(
-    item: QaItem,
-    refused_by: str,
-    withheld: bool,
-    text: str,
-    cited: list[tuple[str, int | None]],
-    best_relevance: float,
-    supported: list[bool],
-) -> Outcome:
-    rank = next((n for n, (s, p) in enumerate(cited, start=1) if _matches(item, s, p)), None)
-    places = (item, *item.alternatives())
-    recall = None
-    if item.answerable and item.keywords:
-        recall = sum(keyword_found(k, text) for k in item.keywords) / len(item.keywords)
-    return Outcome(
-        item=item,
-        refused_by=refused_by,
-        withheld=withheld,
-        gold_cited=rank is not None,
-        keyword_recall=recall,
-        best_relevance=best_relevance,
-        text=text,
-        timings={},
-        supported=supported,
-        gold_rank=rank,
-        answer_cited=any(_matches(place, s, p) for place in places for s, p in cited),
-        cited=cited,
     )
 
 
@@ -102,7 +71,7 @@ def replayed_outcome(
     answer = Answer(question=item.question, search_query=item.question)
     answer.language = language_of(item.question, SOURCE_LANGUAGE)
     conclude(answer, record["model_text"], Prompt([], sources, 0), checker)
-    return _scored(
+    return scored(
         item,
         refused_by=answer.refused_by or "" if answer.refused else "",
         withheld=answer.flagged_injection,

@@ -41,9 +41,7 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     answer = spread_closing_markers(answer)
     answer = attribute_uncited(answer, sources)
     # a marker standing alone after a cited sentence's full stop cites nothing: drop it
-    answer = re.sub(
-        r"(\]\s*[.!?])(\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+(?=\s*$)", r"\1", answer, flags=re.M
-    )
+    answer = _STRAY_MARKERS.sub(r"\1", answer)
     by_number = {s.n: s for s in sources}
     used: dict[int, Citation] = {}
 
@@ -79,9 +77,9 @@ _LINE_SENTENCES = re.compile(r"(?<=[.!?])(\s+)(?!\[\d)")
 _CLOSING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+\s*[.!?]?\s*$")
 # a full stop followed by markers, where no marker stands right before the stop (that case
 # is a stray marker: dropped in `cite`)
-_MARKERS_AFTER_STOP = re.compile(
-    r"(?<![\]\s])([.!?])((?:[ \t]*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])+)(?=\s|$)"
-)
+_MARKERS_AFTER_STOP = re.compile(rf"(?<![\]\s])([.!?])((?:[ \t]*{MARKER.pattern})+)(?=\s|$)")
+# markers standing alone after a cited sentence's full stop, at a line's end
+_STRAY_MARKERS = re.compile(rf"(\]\s*[.!?])(\s*{MARKER.pattern})+(?=\s*$)", re.M)
 # what a sentence that only points at a source says: "The source for this information is [2]."
 _POINTER_WORDS = frozenset(
     stem(w)
@@ -145,10 +143,7 @@ def attribute_uncited(answer: str, sources: Sequence[PromptSource], floor: float
         if len(words) >= 3 and not MARKER.search(piece):
             best = max(vocab, key=lambda n: len(words & vocab[n]), default=None)
             if best is not None and len(words & vocab[best]) >= floor * len(words):
-                stripped = piece.rstrip()
-                end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
-                body = stripped[:-1] if end else stripped
-                piece = f"{body} [{best}]{end}" + piece[len(stripped) :]
+                piece = _with_marker(piece, f"[{best}]")
         out.append(piece)
     text = "".join(out)
     return re.sub(r"^\s*(\[\d{1,3}\]\s*)+(?=\S)", "", text)  # a bare leading marker
