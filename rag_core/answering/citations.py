@@ -36,13 +36,16 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     at its end, or leave a sentence uncited: echoed headers are removed, a paragraph's
     closing marker is given to each of its sentences, and a sentence still without a marker
     gets the source that contains most of its words (when one clearly does)."""
+    by_number = {s.n: s for s in sources}
+    # a marker naming no given source ("[82]" of six) cites nothing: drop it first, so the
+    # sentence counts as uncited and attribution can find the source it came from
+    answer = MARKER.sub(lambda m: _valid_markers(m, by_number), answer)
     # "… output. [1]" -> "… output [1].": a sentence's markers inside it, before its stop
     answer = _MARKERS_AFTER_STOP.sub(r"\2\1", strip_echoed_headers(answer, sources))
     answer = spread_closing_markers(answer)
     answer = attribute_uncited(answer, sources)
     # a marker standing alone after a cited sentence's full stop cites nothing: drop it
     answer = _STRAY_MARKERS.sub(r"\1", answer)
-    by_number = {s.n: s for s in sources}
     used: dict[int, Citation] = {}
 
     def keep_valid(match: re.Match[str]) -> str:
@@ -56,6 +59,11 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     cleaned = MARKER.sub(keep_valid, answer)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
+
+
+def _valid_markers(match: re.Match[str], by_number: dict[int, PromptSource]) -> str:
+    numbers = [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
+    return "".join(f"[{n}]" for n in numbers if n in by_number)
 
 
 def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
@@ -123,7 +131,7 @@ def _with_marker(sentence: str, markers: str) -> str:
         return sentence
     stripped = sentence.rstrip()
     end = stripped[-1] if stripped and stripped[-1] in ".!?" else ""
-    body = stripped[:-1] if end else stripped
+    body = (stripped[:-1] if end else stripped).rstrip()
     return f"{body} {markers}{end}" + sentence[len(stripped) :]
 
 

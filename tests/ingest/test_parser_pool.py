@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,12 @@ def crash_on_marked_files(job: ParseJob) -> ParseResult:
     if job.source.startswith("crash"):
         os._exit(139)
     return run_parse_job(job)
+
+
+def parse_and_report_torch(job: ParseJob) -> ParseResult:
+    """The real parse, then whether torch got into the parser process (in `error`)."""
+    result = run_parse_job(job)
+    return replace(result, error=f"torch in sys.modules: {'torch' in sys.modules}; {result.error}")
 
 
 def _job(path: Path, embedder: Embedder) -> ParseJob:
@@ -132,3 +140,20 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_parsers_leave_torch_out(shared_docs: Path, embedder: Embedder) -> None:
+    """HTML goes through unstructured's spaCy classification, whose thinc would import
+    torch (210 MB a parser), and chunking through nltk, whose scipy looks torch up in
+    sys.modules: in a parser process torch is never imported nor entered there, and each
+    format still parses."""
+    files = [
+        shared_docs / "html" / "apache2.caching.html",
+        shared_docs / "office" / "NRPE.odt",
+        shared_docs / "markdown" / "nodejs18.api.tls.md",
+    ]
+    pool = ParserPool(workers=1, memory_cap_bytes=4 << 30)
+    pool._task = parse_and_report_torch  # type: ignore[attr-defined]
+    results = pool.run([_job(path, embedder) for path in files])
+    assert [r.error for r in results] == ["torch in sys.modules: False; None"] * len(files)
+    assert all(len(r.chunks) > 10 for r in results), [len(r.chunks) for r in results]

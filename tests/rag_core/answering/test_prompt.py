@@ -81,6 +81,30 @@ def test_invented_citations_are_dropped_and_real_ones_mapped() -> None:
     assert citations[0].snippet == "Tickets last ten hours by default."
 
 
+def test_a_sentence_citing_only_an_invented_number_is_attributed_to_its_passage() -> None:
+    """A small model's "[82]" of two sources cites nothing; the sentence is then uncited
+    and, like any uncited one, gets the source that holds its words."""
+    sources = [
+        source("b.md", "Backups are kept for thirty days.", 0, None),
+        source(
+            "upload.es.html",
+            "Si el número de revisión Debian del paquete no es ni 1 ni 0, debes ejecutar la "
+            "orden dpkg-buildpackage con la opción -sa.",
+            0,
+            None,
+        ),
+    ]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite(
+        "Con la revisión Debian 2, ejecuta la orden dpkg-buildpackage con la opción -sa [82].",
+        prompt.sources,
+    )
+    assert text == (
+        "Con la revisión Debian 2, ejecuta la orden dpkg-buildpackage con la opción -sa [2]."
+    )
+    assert [(c.n, c.source) for c in citations] == [(2, "upload.es.html")]
+
+
 def test_echoed_headers_are_removed_and_uncited_sentences_attributed() -> None:
     sources = [
         source(
