@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from llama_index.core.node_parser import SentenceSplitter
 
 from rag_core.answering.safety import looks_like_instructions
-from rag_core.embedding.tokens import load_tokenizer, token_counter
+from rag_core.embedding.tokens import text_tokens, token_counter
 from rag_core.types import Block, Chunk, ParsedDocument, TableRows
 
 BLOCK_SEPARATOR = "\n\n"
@@ -26,7 +26,7 @@ _SEGMENT_CHARS = 20_000
 class Chunker:
     def __init__(self, model_path: str, chunk_tokens: int, overlap: int, max_tokens: int) -> None:
         self._encode = token_counter(model_path)
-        self._tokenizer = load_tokenizer(model_path)
+        self._tokens = text_tokens(model_path)
         self._max_tokens = max_tokens
         self._chunk_tokens = chunk_tokens
         self._splitter = SentenceSplitter(
@@ -118,11 +118,10 @@ class Chunker:
 
     def _fit_window(self, text: str) -> list[str]:
         """The text, cut at token boundaries into pieces the model sees whole."""
-        encoding = self._tokenizer.encode(text, add_special_tokens=False)
-        if len(encoding.ids) <= self._max_tokens:
+        if len(self._encode(text)) <= self._max_tokens:
             return [text]
         pieces = []
-        offsets = encoding.offsets
+        offsets = self._tokens.spans(text)
         for first in range(0, len(offsets), self._max_tokens):
             last = min(first + self._max_tokens, len(offsets)) - 1
             piece = text[offsets[first][0] : offsets[last][1]].strip()

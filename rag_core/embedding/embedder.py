@@ -255,9 +255,10 @@ def _prompt_tokens(model_path: Path, prompt: str) -> int:
     """How many of the window's tokens a prompt takes."""
     if not prompt:
         return 0
-    from rag_core.embedding.tokens import token_counter
+    from rag_core.embedding.tokens import HuggingFaceTokens
 
-    return len(token_counter(str(model_path))(prompt.strip()))
+    # the embedder's own tokenizer, which this process holds anyway (not the parsers' light one)
+    return HuggingFaceTokens(str(model_path)).count(prompt.strip())
 
 
 def _slug(name: str) -> str:
