@@ -11,7 +11,9 @@ the answer path up to the prompt: retrieval, the relevance gate, passage selecti
 token budget, with the packaged Qwen tokenizer counting tokens (its vocabulary only, no
 weights). Per variant: for answerable questions, is the gold passage (same file; a PDF's
 gold page, else the quoted evidence) among the passages given to the model ("or also":
-that, or another place the row's `also` lists as saying the same answer), among the
+that, or another place the row's `also` lists as saying the same answer; "kw given": the
+share of the answer's keywords found in the passages given, which a small chunk of the
+gold page without the answer on it does not pass), among the
 top_k retrieved, among the first 50 candidates; prompt tokens; for unanswerable questions,
 does the gate refuse. The first variant is the baseline of the ratios.
 """
@@ -35,7 +37,7 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from app.eval_answers import QaItem, holds_answer, holds_gold, load_qa  # noqa: E402
+from app.eval_answers import QaItem, holds_answer, holds_gold, keyword_found, load_qa  # noqa: E402
 from benchmarks.answer_devset import build_corpus  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
 from rag_core.answering.assembly import assemble  # noqa: E402
@@ -101,6 +103,9 @@ class Row:
     retrieved: bool
     within_depth: bool
     rank: int | None
+    # share of the answer's keywords found in the passages given: a stricter "given" that
+    # a small chunk of the gold page without the answer on it does not pass
+    keywords_given: float | None
     prompt_tokens: int
     passages: int
     best_relevance: float
@@ -162,6 +167,9 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
                         ),
                         within_depth=bool(ranks),
                         rank=ranks[0] if ranks else None,
+                        keywords_given=keyword_share(item, [p.text for p in prompt.sources])
+                        if item.answerable and not refused
+                        else (0.0 if item.answerable else None),
                         prompt_tokens=prompt.tokens,
                         passages=len(prompt.sources),
                         best_relevance=retrieval.best_relevance,
@@ -171,6 +179,14 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
         finally:
             answering.retriever.close()
     return rows
+
+
+def keyword_share(item: QaItem, texts: list[str]) -> float | None:
+    """Share of the row's answer keywords found in any of the texts (None: no keywords)."""
+    if not item.keywords:
+        return None
+    joined = "\n".join(texts)
+    return sum(keyword_found(k, joined) for k in item.keywords) / len(item.keywords)
 
 
 def summarize(rows: list[Row]) -> dict[str, Any]:
@@ -186,6 +202,12 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
         "unanswerable": len(unanswerable),
         "gold_given": share([r.given for r in answerable]),
         "answer_given": share([r.answer_given for r in answerable]),
+        "keywords_given": round(
+            statistics.mean(r.keywords_given for r in answerable if r.keywords_given is not None),
+            3,
+        )
+        if any(r.keywords_given is not None for r in answerable)
+        else 0.0,
         "gold_retrieved": share([r.retrieved for r in answerable]),
         f"gold_within_{DEPTH}": share([r.within_depth for r in answerable]),
         "answerable_refused": share([r.refused for r in answerable]),
@@ -254,6 +276,7 @@ def main() -> None:
                 "given": r.given,
                 "answer_given": r.answer_given,
                 "rank": r.rank,
+                "keywords_given": r.keywords_given,
                 "refused": r.refused,
                 "relevance": round(r.best_relevance, 3),
                 "prompt_tokens": r.prompt_tokens,
@@ -280,6 +303,7 @@ def print_table(results: dict[str, Any]) -> None:
         "variant",
         "given",
         "or also",
+        "kw given",
         "retrieved",
         f"@{DEPTH}",
         "ans. refused",
@@ -301,6 +325,7 @@ def print_table(results: dict[str, Any]) -> None:
             name,
             f"{r['gold_given']:.3f}",
             f"{r['answer_given']:.3f}",
+            f"{r['keywords_given']:.3f}",
             f"{r['gold_retrieved']:.3f}",
             f"{r[f'gold_within_{DEPTH}']:.3f}",
             f"{r['answerable_refused']:.3f}",
