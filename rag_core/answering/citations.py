@@ -48,22 +48,27 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     answer = _STRAY_MARKERS.sub(r"\1", answer)
     used: dict[int, Citation] = {}
 
-    def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
-        valid = [n for n in numbers if n in by_number]
-        for n in valid:
+    def record(match: re.Match[str]) -> str:
+        """Every marker names a given source by now (invalid ones went first; the steps
+        between only copy markers or add given ones): record it, "[1, 2]" as "[1][2]"."""
+        numbers = _marker_numbers(match)
+        for n in numbers:
             if n not in used:
                 used[n] = _citation(by_number[n], _claim_around(answer, match.start()))
-        return "".join(f"[{n}]" for n in valid)
+        return "".join(f"[{n}]" for n in numbers)
 
-    cleaned = MARKER.sub(keep_valid, answer)
+    cleaned = MARKER.sub(record, answer)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
 
 
+def _marker_numbers(match: re.Match[str]) -> list[int]:
+    """The numbers of one marker: "[1, 2]" -> [1, 2]."""
+    return [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
+
+
 def _valid_markers(match: re.Match[str], by_number: dict[int, PromptSource]) -> str:
-    numbers = [int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))]
-    return "".join(f"[{n}]" for n in numbers if n in by_number)
+    return "".join(f"[{n}]" for n in _marker_numbers(match) if n in by_number)
 
 
 def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
