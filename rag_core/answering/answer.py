@@ -199,6 +199,10 @@ class AnswerEngine:
                 retrieval.translation_ms = translated_ms
                 if refused and translation_passes(self._floors, retrieval):  # rescued by it
                     refused = self._names_unknown(question, language, groups, retrieval)
+        if not refused:
+            retrieval.sources = self._retriever.continued(
+                retrieval.sources, groups, self._settings.continued_passages
+            )
         return query, retrieval, refused
 
     def _names_unknown(

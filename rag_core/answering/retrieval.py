@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from rag_core.answering.continuation import with_continuations
 from rag_core.answering.language import language_of
 from rag_core.answering.rerank import best_unit_scores
 from rag_core.embedding.embedder import Embedder
@@ -229,6 +230,15 @@ class Retriever:
             translation=translation,
             translation_best=translation_best,
         )
+
+    def continued(
+        self, sources: Sequence[Source], groups: Sequence[str], first: int
+    ) -> list[Source]:
+        """The first `first` sources each followed by the next chunk of its section
+        (rag_core/answering/continuation.py)."""
+        if first <= 0:
+            return list(sources)
+        return with_continuations(sources, groups, first, self._store.visible_payload)
 
     def mentioned(self, name: str, groups: Sequence[str]) -> bool:
         """Does any document the groups may see contain the name (its BM25 terms, any of
