@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag_core.answering.citation_check import SentenceCheck, SupportChecker
+from rag_core.answering.citation_check import SentenceCheck, SupportChecker, cites_a_claim
 from rag_core.answering.citations import Citation, cite
 from rag_core.answering.language import language_of
 from rag_core.answering.prompt import (
@@ -384,7 +384,11 @@ def conclude(
         telemetry.REFUSALS.labels("injection").inc()
     elif not answer.refused:
         check_citations(answer, prompt, checker)
-        if answer.checks and not any(c.supported for c in answer.checks):
+        unbacked = bool(answer.checks) and not any(c.supported for c in answer.checks)
+        # an answer citing nothing (no marker even after attribution: nothing in it could be
+        # traced to a passage) is no more an answer from the documents than an unbacked one
+        uncited = checker is not None and not cites_a_claim(answer.text, answer.language)
+        if unbacked or uncited:
             _withhold_unsupported(answer, prompt)
             telemetry.REFUSALS.labels("unsupported").inc()
 

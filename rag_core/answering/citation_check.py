@@ -40,7 +40,10 @@ DENSE_WEIGHT = 0.5  # fixed a priori: the labelled set tunes only the threshold
 DEFAULT_THRESHOLD = 0.7  # `ragdesk eval support` on data/eval/support-pairs.jsonl
 
 # a sentence ends at . ! ? (with any markers right after it) before whitespace, or a newline
-_SENTENCE_END = re.compile(r"[.!?]+(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*(?=\s|$)|\n+")
+# (a list item's number, "1. [1] Run …", ends no sentence: its marker cites the item)
+_SENTENCE_END = re.compile(
+    r"(?<!^\d)(?<!^\d\d)[.!?]+(?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*(?=\s|$)|\n+", re.M
+)
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 # a word: letters of any alphabet (accents, ñ), digits and _ ' ’ . + - inside
@@ -117,6 +120,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     if text[start:].strip():
         spans.append((start, len(text)))
     return spans
+
+
+def cites_a_claim(answer: str, language: str = SOURCE_LANGUAGE) -> bool:
+    """Does any sentence carry both a marker and a word of its own? An answer with no
+    marker, or whose only marker stands alone on a line (after a code block), points the
+    reader at nothing to check."""
+    return any(
+        MARKER.search(answer[start:end]) and content_terms(claim_of(answer[start:end]), language)
+        for start, end in split_sentences(answer)
+    )
 
 
 def claim_of(sentence: str) -> str:

@@ -41,7 +41,7 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     # sentence counts as uncited and attribution can find the source it came from
     answer = MARKER.sub(lambda m: _valid_markers(m, by_number), answer)
     # "… output. [1]" -> "… output [1].": a sentence's markers inside it, before its stop
-    answer = _MARKERS_AFTER_STOP.sub(r"\2\1", strip_echoed_headers(answer, sources))
+    answer = _MARKERS_AFTER_STOP.sub(_marker_before_stop, strip_echoed_headers(answer, sources))
     answer = spread_closing_markers(answer)
     answer = attribute_uncited(answer, sources)
     # a marker standing alone after a cited sentence's full stop cites nothing: drop it
@@ -60,6 +60,13 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     cleaned = MARKER.sub(record, answer)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
+
+
+def _marker_before_stop(match: re.Match[str]) -> str:
+    """ "output. [1]" -> "output [1].", unless a marker already ends the sentence."""
+    if _ENDS_WITH_MARKER.search(match.string, max(match.start() - 24, 0), match.start()):
+        return match.group(0)
+    return match.group(2) + match.group(1)
 
 
 def _marker_numbers(match: re.Match[str]) -> list[int]:
@@ -88,11 +95,16 @@ def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
 # to the sentence before: "… output. [1]")
 _LINE_SENTENCES = re.compile(r"(?<=[.!?])(\s+)(?!\[\d)")
 _CLOSING_MARKERS = re.compile(rf"(?:\s*{MARKER.pattern})+\s*[.!?]?\s*$")
-# a full stop followed by markers, where no marker stands right before the stop (that case
-# is a stray marker: dropped in `cite`)
-_MARKERS_AFTER_STOP = re.compile(rf"(?<![\]\s])([.!?])((?:[ \t]*{MARKER.pattern})+)(?=\s|$)")
-# markers standing alone after a cited sentence's full stop, at a line's end
-_STRAY_MARKERS = re.compile(rf"(\]\s*[.!?])(\s*{MARKER.pattern})+(?=\s*$)", re.M)
+# a full stop followed by markers (moved before it unless a marker stands right before the
+# stop: that case is a stray marker, dropped in `cite`)
+# (not after a list item's number: "1. [1] Run …" keeps its marker where it is)
+_MARKERS_AFTER_STOP = re.compile(
+    rf"(?<!\s)(?<!^\d)(?<!^\d\d)([.!?])((?:[ \t]*{MARKER.pattern})+)(?=\s|$)", re.M
+)
+_ENDS_WITH_MARKER = re.compile(rf"{MARKER.pattern}\s*$")
+# markers standing alone after a cited sentence's full stop, at a line's end (a marker
+# before the stop, not any bracket: "… in [libdefaults]. [2]" is cited by its [2])
+_STRAY_MARKERS = re.compile(rf"((?:{MARKER.pattern})\s*[.!?])(\s*{MARKER.pattern})+(?=\s*$)", re.M)
 # what a sentence that only points at a source says: "The source for this information is [2]."
 _POINTER_WORDS = frozenset(
     stem(w)

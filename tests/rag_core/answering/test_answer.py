@@ -288,6 +288,7 @@ class UnbackedAnswer:
 
     name = "unbacked"
     context_tokens = 4096
+    reply = "The Kafka connector streams every key change to the topic etcd-events [1]."
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 3 + 1
@@ -295,7 +296,15 @@ class UnbackedAnswer:
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
     ) -> Iterator[str]:
-        yield "The Kafka connector streams every key change to the topic etcd-events [1]."
+        yield self.reply
+
+
+class UncitedAnswer(UnbackedAnswer):
+    """A model fault injected: an answer that cites nothing (the 1.5B's invented
+    "mod_http3" steps, whose only marker stood alone after a code block)."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
 
 
 @pytest.mark.parametrize(
@@ -326,3 +335,30 @@ def test_a_wholly_unsupported_answer_is_not_shown_as_an_answer(
     assert answer.text.startswith(not_found(language)) and "Kafka" not in answer.text
     assert closest in answer.text
     assert answer.sources[0].source in answer.text and not answer.citations
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Install the kafka-bridge plugin, then restart the daemon with its new flags.",
+        "Install the kafka-bridge plugin:\n\n```sh\nsudo plugin-install kafka-bridge\n```\n\n[1]",
+        "[2]",
+    ],
+)
+def test_an_answer_citing_nothing_is_not_shown_as_an_answer(
+    engine_parts: tuple[Settings, Retriever], reply: str
+) -> None:
+    """Issue 21: an answer with no marker (none could be attributed either), or whose only
+    marker stands alone, points the reader at nothing to check: withheld like an unbacked
+    one. A short cited answer the check cannot read ("The default is 9102 [3].") is not
+    withheld: its sentence carries its marker."""
+    settings, retriever = engine_parts
+    settings = settings.model_copy(update={"min_relevance": -1.0, "refuse_unknown_names": False})
+    engine = AnswerEngine(retriever, UncitedAnswer(reply), settings)  # type: ignore[arg-type]
+    answer = engine.ask("How can I stream etcd key changes into a Kafka topic?", ["*"])
+    assert answer.refused and answer.refused_by == "unsupported", answer.text
+    assert answer.text.startswith(not_found("en")) and "closest passages" in answer.text
+    assert not answer.citations and answer.model_text == reply
+    short = AnswerEngine(retriever, UncitedAnswer("The default is 9102 [1]."), settings)  # type: ignore[arg-type]
+    kept = short.ask("Which port does the daemon listen on by default?", ["*"])
+    assert not kept.refused and kept.text == "The default is 9102 [1]." and kept.citations

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rag_core.answering.citation_check import split_sentences
 from rag_core.answering.citations import cite
 from rag_core.answering.prompt import SYSTEM_PROMPT, build_prompt, merge_overlaps, select_passages
 from rag_core.answering.retrieval import Source
@@ -134,6 +135,29 @@ def test_stray_markers_after_a_cited_sentence_are_dropped() -> None:
     text, citations = cite("Use apt full-upgrade [1]. [2]", prompt.sources)
     assert text == "Use apt full-upgrade [1]."
     assert [c.n for c in citations] == [1]
+
+
+def test_a_bracket_that_is_not_a_marker_keeps_the_sentences_marker() -> None:
+    """The 1.5B wrote "… in [libdefaults]. [2]": the section name's bracket was taken for a
+    marker before the stop, and the real [2] dropped as stray, leaving the answer uncited."""
+    sources = [
+        source("krb5.pdf", "clockskew is set in [libdefaults]; the default is 300 s.", 0),
+        source("other.pdf", "Something else entirely.", 100),
+    ]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite("The skew is set by clockskew in [libdefaults]. [1]", prompt.sources)
+    assert text == "The skew is set by clockskew in [libdefaults] [1]."
+    assert [c.n for c in citations] == [1]
+
+
+def test_a_list_items_marker_stays_on_its_item() -> None:
+    """ "1. [1] Run …": the marker after a list number cites the item, not the number."""
+    sources = [source("a.md", "Run apt update, then apt full-upgrade.", 0, None)]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, _ = cite("Steps:\n\n1. [1] Run apt update.\n2. [1] Run apt full-upgrade.", prompt.sources)
+    assert text == "Steps:\n\n1. [1] Run apt update.\n2. [1] Run apt full-upgrade."
+    starts = [text[a:b].strip() for a, b in split_sentences(text)]
+    assert "1. [1] Run apt update." in starts  # one sentence: the check reads the item
 
 
 def test_a_paragraphs_closing_marker_cites_each_of_its_sentences() -> None:
