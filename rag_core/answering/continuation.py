@@ -6,8 +6,9 @@ v3.2 the default … is 100,000"), and a list's introduction ends where its item
 search finds the chunk whose words match the question; the answer is often its
 continuation. Giving the first passages with their next chunk (when it is still in the same
 section) puts that answer in front of the model; on answers-corpus, four passages each with
-its continuation give the gold passage more often than six alone, in about as many tokens
-(benchmarks/passage_recall.py; README, "Retrieval: the corpus set").
+its continuation give the gold passage more often than six alone (0.897 against 0.862), for
+a tenth more prompt tokens (benchmarks/passage_recall.py; README, "Retrieval: the corpus
+set").
 """
 
 from __future__ import annotations
