@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -37,12 +36,12 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from app.eval_answers import holds_answer, holds_gold, load_qa  # noqa: E402
-from benchmarks.answer_devset import build_corpus  # noqa: E402
 from benchmarks.passage_recall import (  # noqa: E402
-    CORPUS_DISTRACTORS,
     QwenTokens,
-    index_name,
-    keyword_share,
+    models_dir,
+    prompt_outcome,
+    recall_corpus,
+    recall_settings,
 )
 from rag_core.answering.assembly import assemble  # noqa: E402
 from rag_core.answering.prompt import build_prompt, describe  # noqa: E402
@@ -122,13 +121,8 @@ def _log_odds(logits: np.ndarray, yes: set[int], no: set[int]) -> float:
 
 def dump(args: argparse.Namespace) -> dict[str, Any]:
     items = load_qa(args.qa)
-    work = args.work / args.qa.stem
-    distractors = () if args.qa.name == "answers-dev.jsonl" else CORPUS_DISTRACTORS
-    build_corpus(args.qa, work / "corpus", distractors=distractors)
-    models = Path(os.environ.get("RAGDESK_MODELS_PATH", REPO / "data/models"))
-    settings = Settings(data_dir=work / "data", models_path=models, workers=0)
-    settings = settings.model_copy(update={"collection": index_name(settings)})
-    judge = PassageJudge(resolve_model(args.model, models).path, args.threads)
+    settings = recall_settings(recall_corpus(args.qa, args.work))
+    judge = PassageJudge(resolve_model(args.model, settings.models_path).path, args.threads)
     out: list[dict[str, Any]] = []
     console = Console(stderr=True)
     with open_store(settings) as store:
@@ -183,9 +177,8 @@ def dump(args: argparse.Namespace) -> dict[str, Any]:
 
 def replay(data: dict[str, Any], args: argparse.Namespace) -> None:
     items = {i.question: i for i in load_qa(args.qa)}
-    models = Path(os.environ.get("RAGDESK_MODELS_PATH", REPO / "data/models"))
-    count_tokens = QwenTokens(models)
-    settings = Settings(models_path=models)
+    count_tokens = QwenTokens(models_dir())
+    settings = Settings(models_path=models_dir())
     margin = 0.03  # e5's passage margin (rag_core/embedding/relevance.py)
     results: dict[str, dict[str, Any]] = {}
 
@@ -245,24 +238,12 @@ def replay(data: dict[str, Any], args: argparse.Namespace) -> None:
                 prompt_margin,
             )
             if item.answerable:
+                outcome = prompt_outcome(item, prompt, refused)
                 refused_ans.append(refused)
-                given.append(
-                    not refused
-                    and any(
-                        holds_gold(item, p.source.source, p.source.page, p.text)
-                        for p in prompt.sources
-                    )
-                )
-                answer_given.append(
-                    not refused
-                    and any(
-                        holds_answer(item, p.source.source, p.source.page, p.text)
-                        for p in prompt.sources
-                    )
-                )
-                share_kw = keyword_share(item, [p.text for p in prompt.sources])
-                if share_kw is not None:
-                    kw.append(0.0 if refused else share_kw)
+                given.append(outcome.given)
+                answer_given.append(outcome.answer_given)
+                if outcome.keywords_given is not None:
+                    kw.append(outcome.keywords_given)
                 if not refused:
                     tokens.append(prompt.tokens)
             else:

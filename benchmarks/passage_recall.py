@@ -41,7 +41,7 @@ from app.eval_answers import QaItem, holds_answer, holds_gold, keyword_found, lo
 from benchmarks.answer_devset import build_corpus  # noqa: E402
 from ingest.cli import ingest_folder  # noqa: E402
 from rag_core.answering.assembly import assemble  # noqa: E402
-from rag_core.answering.prompt import build_prompt  # noqa: E402
+from rag_core.answering.prompt import Prompt, build_prompt  # noqa: E402
 from rag_core.generation.model_files import resolve_model  # noqa: E402
 from rag_core.settings import Settings  # noqa: E402
 from rag_core.store.factory import open_store  # noqa: E402
@@ -126,6 +126,46 @@ def index_name(settings: Settings) -> str:
     return "recall-" + hashlib.sha256(identity.encode()).hexdigest()[:10]
 
 
+def models_dir() -> Path:
+    return Path(os.environ.get("RAGDESK_MODELS_PATH", REPO / "data/models"))
+
+
+def recall_corpus(qa: Path, work: Path) -> Path:
+    """The QA set's work folder, its corpus (gold files plus distractors) linked inside."""
+    folder = work / qa.stem
+    distractors = () if qa.name == "answers-dev.jsonl" else CORPUS_DISTRACTORS
+    build_corpus(qa, folder / "corpus", distractors=distractors)
+    return folder
+
+
+def recall_settings(folder: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings over the corpus in `folder`, with their index identity's collection name."""
+    base = Settings(data_dir=folder / "data", models_path=models_dir(), workers=0)
+    settings = Settings(**{**base.model_dump(), **(overrides or {})})
+    return settings.model_copy(update={"collection": index_name(settings)})
+
+
+@dataclass(frozen=True)
+class PromptOutcome:
+    given: bool  # the gold passage is among those given
+    answer_given: bool  # the gold or a place the row's `also` lists
+    keywords_given: float | None  # None: unanswerable, or a row without keywords
+
+
+def prompt_outcome(item: QaItem, prompt: Prompt, refused: bool) -> PromptOutcome:
+    """What a built prompt gives the model for `item` (nothing when the gate refused)."""
+    share = keyword_share(item, [p.text for p in prompt.sources]) if item.answerable else None
+    if refused:
+        return PromptOutcome(False, False, None if share is None else 0.0)
+    return PromptOutcome(
+        given=any(holds_gold(item, p.source.source, p.source.page, p.text) for p in prompt.sources),
+        answer_given=any(
+            holds_answer(item, p.source.source, p.source.page, p.text) for p in prompt.sources
+        ),
+        keywords_given=share,
+    )
+
+
 def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenTokens) -> list[Row]:
     rows = []
     with open_store(settings) as store:
@@ -148,28 +188,19 @@ def run_variant(settings: Settings, items: list[QaItem], count_tokens: QwenToken
                     for n, s in enumerate(deep.sources, start=1)
                     if holds_gold(item, s.source, s.page, s.text)
                 ]
+                outcome = prompt_outcome(item, prompt, refused)
                 rows.append(
                     Row(
                         item=item,
                         refused=refused,
-                        given=not refused
-                        and any(
-                            holds_gold(item, p.source.source, p.source.page, p.text)
-                            for p in prompt.sources
-                        ),
-                        answer_given=not refused
-                        and any(
-                            holds_answer(item, p.source.source, p.source.page, p.text)
-                            for p in prompt.sources
-                        ),
+                        given=outcome.given,
+                        answer_given=outcome.answer_given,
                         retrieved=any(
                             holds_gold(item, s.source, s.page, s.text) for s in retrieval.sources
                         ),
                         within_depth=bool(ranks),
                         rank=ranks[0] if ranks else None,
-                        keywords_given=keyword_share(item, [p.text for p in prompt.sources])
-                        if item.answerable and not refused
-                        else (0.0 if item.answerable else None),
+                        keywords_given=outcome.keywords_given,
                         prompt_tokens=prompt.tokens,
                         passages=len(prompt.sources),
                         best_relevance=retrieval.best_relevance,
@@ -244,20 +275,16 @@ def main() -> None:
     args = parser.parse_args()
 
     items = load_qa(args.qa)
-    distractors = () if args.qa.name == "answers-dev.jsonl" else CORPUS_DISTRACTORS
-    work = args.work / args.qa.stem
-    corpus = build_corpus(args.qa, work / "corpus", distractors=distractors)
-    models = Path(os.environ.get("RAGDESK_MODELS_PATH", REPO / "data/models"))
-    count_tokens = QwenTokens(models)
+    folder = recall_corpus(args.qa, args.work)
+    corpus = folder / "corpus"
+    count_tokens = QwenTokens(models_dir())
     console = Console(stderr=True)
     variants = [parse_variant(v) for v in args.variant] or [("current", {})]
     results: dict[str, Any] = {}
     per_question: dict[str, list[dict[str, Any]]] = {}
     ingested: set[str] = set()
     for name, overrides in variants:
-        base = Settings(data_dir=work / "data", models_path=models, workers=0)
-        settings = Settings(**{**base.model_dump(), **overrides})
-        settings = settings.model_copy(update={"collection": index_name(settings)})
+        settings = recall_settings(folder, overrides)
         if settings.collection not in ingested:
             started = time.perf_counter()
             _, status = ingest_folder(corpus, settings, console)

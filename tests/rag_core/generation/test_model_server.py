@@ -77,9 +77,13 @@ def test_an_abandoned_answer_frees_its_slot_at_once(
         started = time.monotonic()
         items = list(engine.stream(question, ["*"]))
     final = items[-1]
-    # the next answer got the slot at once and completed (whether the 0.5B model also cites
-    # is the answer tests' business: here it sometimes copies the passage's header instead)
-    assert isinstance(final, Answer) and "220" in final.text
+    # the next answer got the slot at once and the model wrote it to the end. What it wrote is
+    # the answer tests' business: the server may reuse the abandoned request's cached prompt,
+    # and the 0.5B's greedy reply then varies (sometimes the passage's header, uncited, which
+    # the citation rules withhold), so its wording is not asserted here
+    assert isinstance(final, Answer) and final.model_text.strip(), final
+    assert final.refused_by in (None, "model", "unsupported"), final.refused_by
+    assert any("220 EUR in capitals" in given.text for given in final.prompt_sources)
     assert final.timings["queued_ms"] < 1000 and time.monotonic() - started < 120
 
 
