@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag_core.answering.function_words import stem, stop_words
-from rag_core.answering.prompt import PromptSource
+from rag_core.answering.prompt import EXAMPLE_QUESTION, EXAMPLE_RULE, PromptSource
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -41,7 +41,8 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
     # sentence counts as uncited and attribution can find the source it came from
     answer = MARKER.sub(lambda m: _valid_markers(m, by_number), answer)
     # "… output. [1]" -> "… output [1].": a sentence's markers inside it, before its stop
-    answer = _MARKERS_AFTER_STOP.sub(_marker_before_stop, strip_echoed_headers(answer, sources))
+    answer = strip_echoed_example(strip_echoed_headers(answer, sources), sources)
+    answer = _MARKERS_AFTER_STOP.sub(_marker_before_stop, answer)
     answer = spread_closing_markers(answer)
     answer = attribute_uncited(answer, sources)
     # a marker standing alone after a cited sentence's full stop cites nothing: drop it
@@ -58,7 +59,9 @@ def cite(answer: str, sources: Sequence[PromptSource]) -> tuple[str, list[Citati
         return "".join(f"[{n}]" for n in numbers)
 
     cleaned = MARKER.sub(record, answer)
-    cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
+    # the space a dropped marker left before a stop ("output ." -> "output."), not the one
+    # before a file name's dot (".htaccess", "your .logout file")
+    cleaned = re.sub(r"[ \t]+([.,;:])(?!\w)", r"\1", cleaned)
     return cleaned.strip(), list(used.values())
 
 
@@ -89,6 +92,27 @@ def strip_echoed_headers(answer: str, sources: Sequence[PromptSource]) -> str:
         )
         answer = re.sub(header, "", answer, flags=re.IGNORECASE)
     return answer.strip()
+
+
+_EXAMPLE_CLAIM = EXAMPLE_RULE.rstrip(".").lower()
+_EXAMPLE_SENTENCE = re.compile(
+    rf"[^.!?\n]*{re.escape(_EXAMPLE_CLAIM)}[^.!?\n]*[.!?]?(?:\s*{MARKER.pattern})*[.!?]?[ \t]*",
+    re.IGNORECASE,
+)
+# the whole example echoed, format and all: its line goes
+_EXAMPLE_LINE = re.compile(rf"^.*{re.escape(EXAMPLE_QUESTION)}.*(?:\n|$)", re.IGNORECASE | re.M)
+
+
+def strip_echoed_example(answer: str, sources: Sequence[PromptSource]) -> str:
+    """Remove what repeats the system prompt's worked example (seen with the 1.5B: "No:
+    laptops are replaced every 4 years [1]." about bug reports; the example's whole line,
+    its question included, as an answer): it comes from the instructions, not the
+    documents, unless a passage happens to say it too."""
+    if _EXAMPLE_CLAIM not in answer.lower():
+        return answer
+    if any(_EXAMPLE_CLAIM in p.text.lower() for p in sources):
+        return answer
+    return _EXAMPLE_SENTENCE.sub("", _EXAMPLE_LINE.sub("", answer)).strip()
 
 
 # sentences of a line: split after . ! ? and a space, unless a marker follows (it belongs

@@ -19,9 +19,14 @@ NOT_FOUND = N_("I could not find this in the documents.")
 # the answer's language as the (English) instruction names it
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 
+# rule 1's worked example; a small model now and then writes it into an answer as a fact
+# ("No: laptops are replaced every 4 years [1]."), which citations.strip_echoed_example removes
+EXAMPLE_RULE = "Laptops are replaced every 4 years."
+EXAMPLE_QUESTION = "My laptop is 5 years old, can I get a new one?"
+
 SYSTEM_PROMPT = f"""You answer employees' questions from the numbered sources in the user's message.
 Rules:
-1. Answer from the sources. When a source gives a rule, a limit or a range, apply it to the user's case and state the result. Example: the source says "Laptops are replaced every 4 years." and the question is "My laptop is 5 years old, can I get a new one?": answer "Yes: laptops are replaced every 4 years [1]."
+1. Answer from the sources. When a source gives a rule, a limit or a range, apply it to the user's case and state the result. Example: the source says "{EXAMPLE_RULE}" and the question is "{EXAMPLE_QUESTION}": answer "Yes: laptops are replaced every 4 years [1]."
 2. If the sources answer only part of the question, say what they do say.
 3. Only if no source is about the question, reply exactly: "{NOT_FOUND}"
 4. End each sentence with the number of its source in square brackets, like [2].

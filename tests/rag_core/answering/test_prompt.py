@@ -150,6 +150,42 @@ def test_a_bracket_that_is_not_a_marker_keeps_the_sentences_marker() -> None:
     assert [c.n for c in citations] == [1]
 
 
+def test_a_dot_file_keeps_its_space() -> None:
+    """The 1.5B wrote "in your .logout file. [1]" and ".htaccess files": the step that closes
+    the space a dropped marker leaves before a stop made "your.logout" and "a.htaccess",
+    which the reader sees and which no passage contains, so the check rejected the claim."""
+    sources = [source("krb5-user.pdf", "Add the kdestroy command to your .logout file.", 0, 7)]
+    prompt = build_prompt("q", sources, words, 2000, 200)
+    text, citations = cite(
+        "Place the kdestroy command in your .logout file. [1] Yes: .htaccess works [7] .",
+        prompt.sources,
+    )
+    assert text == "Place the kdestroy command in your .logout file [1]. Yes: .htaccess works."
+    assert [c.n for c in citations] == [1]
+
+
+def test_the_prompts_worked_example_is_not_given_as_an_answer() -> None:
+    """The 1.5B once opened a bug-report answer with rule 1's example ("No: laptops are
+    replaced every 4 years [1]."): that sentence goes, unless a passage says it."""
+    bugs = source("bugs.md", "Report general problems against a pseudo-package.", 0, None)
+    prompt = build_prompt("q", [bugs], words, 2000, 200)
+    text, citations = cite(
+        "No: laptops are replaced every 4 years [1]. Use a pseudo-package instead. [1]",
+        prompt.sources,
+    )
+    assert text == "Use a pseudo-package instead [1]." and [c.n for c in citations] == [1]
+    echoed = (
+        'The source says "Laptops are replaced every 4 years." and the question is "My laptop '
+        'is 5 years old, can I get a new one?": answer "Yes: laptops are replaced every 4 '
+        'years [1]."\nUse a pseudo-package [1].'
+    )
+    assert cite(echoed, prompt.sources)[0] == "Use a pseudo-package [1]."
+    policy = source("it.md", "Laptops are replaced every 4 years.", 0, None)
+    prompt = build_prompt("q", [policy], words, 2000, 200)
+    text, _ = cite("Yes: laptops are replaced every 4 years [1].", prompt.sources)
+    assert text == "Yes: laptops are replaced every 4 years [1]."
+
+
 def test_a_list_items_marker_stays_on_its_item() -> None:
     """ "1. [1] Run …": the marker after a list number cites the item, not the number."""
     sources = [source("a.md", "Run apt update, then apt full-upgrade.", 0, None)]
