@@ -32,7 +32,10 @@ def test_metrics_endpoint_counts_the_answer_path(
     ) as engine:
         answered = engine.ask("What does a meal in the canteen cost?", ["*"])
         refused = engine.ask("How do I repair a carburettor?", ["*"])
-    assert not answered.refused and refused.refused
+    # the first went through the model (whether the 0.5B's reply on the shared server also
+    # cites is the answer tests' business: an uncited one is withheld), the second did not
+    assert answered.model_text.strip() and answered.refused_by in (None, "unsupported")
+    assert refused.refused and not refused.model_text
     after = scrape_metrics(port)
 
     def grew(name: str) -> float:
