@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,14 @@ def main() -> None:
         action="store_true",
         help="round 1's wording and every retrieved passage (no relevance margin)",
     )
+    parser.add_argument(
+        "--best-last",
+        action="store_true",
+        help="the most relevant passage written last, next to the question",
+    )
+    parser.add_argument(
+        "--instruction", help="the line after the question, instead of the wording's"
+    )
     parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
     parser.add_argument(
         "--log", type=Path, help="append one JSON line per question as it is answered"
@@ -237,6 +246,10 @@ def main() -> None:
     started = time.perf_counter()
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
+    if args.best_last:
+        wording = replace(wording, best_last=True)
+    if args.instruction:
+        wording = replace(wording, instruction=args.instruction)
     with_model = not args.retrieve_only or args.translate
     with open_answering(settings, with_model=with_model, wording=wording) as answering:
         collection = answering.store.meta()  # what built it: embedder, backend, languages
@@ -259,7 +272,10 @@ def main() -> None:
     translating = with_model and settings.translate_questions_to != "off"
     result["questions_translated_by"] = args.model if translating else None
     result["collection"] = {k: v for k, v in collection.items() if k != "schema_version"}
-    result["wording"] = "baseline" if args.baseline else "current"
+    result["wording"] = ("baseline" if args.baseline else "current") + (
+        ", best last" if args.best_last else ""
+    )
+    result["instruction"] = wording.instruction
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,9 @@ class Wording:
 
     system: str = SYSTEM_PROMPT
     instruction: str = INSTRUCTION
+    # the best passage written last, next to the question (numbers still follow relevance:
+    # [1] is the best); a passage and its continuation stay in their order
+    best_last: bool = False
 
 
 DEFAULT_WORDING = Wording()
@@ -211,9 +214,30 @@ def build_prompt(
         budget -= cost
         if budget <= 0:
             break
+    if wording.best_last:
+        blocks = _best_last(chosen, blocks)
     user = "Sources:\n" + "\n".join(blocks) + tail
     messages = [{"role": "system", "content": wording.system}, {"role": "user", "content": user}]
     return Prompt(messages, chosen, count_tokens(wording.system) + count_tokens(user))
+
+
+def _best_last(chosen: Sequence[PromptSource], blocks: list[str]) -> list[str]:
+    """The blocks in reverse order of relevance, each passage still followed by its
+    continuation (the next chunk of its file, given right after it)."""
+    groups: list[list[str]] = []
+    for index, block in enumerate(blocks):
+        previous = chosen[index - 1].source if index else None
+        current = chosen[index].source
+        if (
+            previous is not None
+            and previous.source == current.source
+            and previous.file_hash == current.file_hash
+            and current.chunk_index == previous.chunk_index + 1
+        ):
+            groups[-1].append(block)
+        else:
+            groups.append([block])
+    return [block for group in reversed(groups) for block in group]
 
 
 def _cut_to_tokens(text: str, tokens: int, count_tokens: Callable[[str], int]) -> str:
