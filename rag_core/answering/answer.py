@@ -399,7 +399,8 @@ def check_citations(answer: Answer, prompt: Prompt, checker: SupportChecker | No
         return
     started = time.perf_counter()
     passages = {p.n: p.text for p in prompt.sources}
-    verification = checker.verify(answer.text, passages, answer.language, answer.question)
+    places = "\n".join(describe(p.source) for p in prompt.sources)
+    verification = checker.verify(answer.text, passages, answer.language, answer.question, places)
     if verification.text != answer.text:  # re-cited: citations follow the new markers
         answer.text, answer.citations = cite(verification.text, prompt.sources)
     answer.checks = verification.checks

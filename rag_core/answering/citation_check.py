@@ -186,16 +186,37 @@ def paths_in(claim: str) -> set[str]:
     }
 
 
+# a quotation: opened after a space, bracket or colon, closed before a non-word character
+_QUOTATION = re.compile(r'(?:^|(?<=[\s(\[:]))["“]([^"“”\s][^"“”]*?)["”](?!\w)')
+
+
+def quotations_in(claim: str) -> list[str]:
+    """What the claim quotes, four words or more: given as the source's own words, so
+    the words must be there ("states that "Debian Developers get paid vacation days each
+    year."" passed the score on its title words alone)."""
+    return [q for q in _QUOTATION.findall(claim) if len(_WORD.findall(q)) >= 4]
+
+
+def _word_run(text: str) -> str:
+    """The text's words, lowercased, one space apart: a quotation compared word by word
+    (the passage's line breaks, bullets, curly apostrophes and punctuation left out)."""
+    words = _WORD.findall(text.replace("’", "'").lower())
+    return f" {' '.join(words)} "
+
+
 def missing_facts(
     claim: str,
     passage: str,
     language: str = SOURCE_LANGUAGE,
     given: str = "",
     capitalised: bool = True,
+    places: str = "",
 ) -> tuple[str, ...]:
     """Numbers and names of the claim (in `language`) that neither the passage nor `given`
-    (the question: "a 4 hour flight" applied to a rule on flights "under 6 hours") contain;
-    `capitalised`: see `names_in`."""
+    (the question: "a 4 hour flight" applied to a rule on flights "under 6 hours") contain,
+    and, in one language (`capitalised`; see `names_in`), quotations found neither in the
+    passage nor in `places` (the sources' file and section names, which the model sees in
+    each source's header)."""
     known = f"{passage}\n{given}" if given else passage
     have_numbers = numbers_in(known, ALL_NUMBER_WORDS)
     missing = sorted(numbers_in(claim, number_words(language)) - have_numbers)
@@ -209,6 +230,9 @@ def missing_facts(
         bounded = (rf"(?<![^\W\d]){re.escape(f)}(?!\w)" for f in forms)
         if not any(re.search(pattern, lowered) for pattern in bounded):
             missing.append(name)
+    if capitalised:
+        said = _word_run(f"{known}\n{places}")
+        missing += [q for q in quotations_in(claim) if _word_run(q) not in said]
     return tuple(missing)
 
 
@@ -244,11 +268,15 @@ class SupportChecker:
         self.across_languages = across_languages
 
     def score_many(
-        self, pairs: Sequence[tuple[str, str]], language: str = SOURCE_LANGUAGE, given: str = ""
+        self,
+        pairs: Sequence[tuple[str, str]],
+        language: str = SOURCE_LANGUAGE,
+        given: str = "",
+        places: str = "",
     ) -> list[Support]:
         """Support of each (claim, passage), embedding every distinct text once; the claims
         are in `language`; `given`: what the asker stated (its numbers and names are not the
-        passage's to back)."""
+        passage's to back); `places`: the sources' names, which a claim may quote."""
         if not pairs:
             return []
         claims = list(dict.fromkeys(claim for claim, _ in pairs))
@@ -268,7 +296,7 @@ class SupportChecker:
                 score = dense - across + self.threshold
             else:
                 score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lexical
-            missing = missing_facts(claim, passage, language, given, not foreign[passage])
+            missing = missing_facts(claim, passage, language, given, not foreign[passage], places)
             results.append(Support(score, dense, lexical, missing))
         return results
 
@@ -288,10 +316,12 @@ class SupportChecker:
         passages: Mapping[int, str],
         language: str = SOURCE_LANGUAGE,
         question: str = "",
+        places: str = "",
     ) -> Verification:
         """Check every cited sentence of `answer` against the passages it cites (numbered as
         in the prompt); a sentence backed only by another given passage is re-cited to it.
-        The question's own numbers and names are taken as given."""
+        The question's own numbers and names are taken as given; `places` (the sources'
+        file and section names) may be quoted."""
         cited_spans = []
         for start, end in split_sentences(answer):
             sentence = answer[start:end]
@@ -303,7 +333,7 @@ class SupportChecker:
             return Verification(answer, [])
         # first what each sentence cites; the other passages only for those that fail
         wanted = [(claim, n) for _, _, claim, numbers in cited_spans for n in numbers]
-        found = self.score_many([(c, passages[n]) for c, n in wanted], language, question)
+        found = self.score_many([(c, passages[n]) for c, n in wanted], language, question, places)
         scores = dict(zip(wanted, found, strict=True))
         failing = [
             (claim, n)
@@ -312,7 +342,7 @@ class SupportChecker:
             for n in passages
             if n not in numbers
         ]
-        found = self.score_many([(c, passages[n]) for c, n in failing], language, question)
+        found = self.score_many([(c, passages[n]) for c, n in failing], language, question, places)
         scores |= zip(failing, found, strict=True)
         pieces, checks, position = [], [], 0
         for start, end, claim, numbers in cited_spans:

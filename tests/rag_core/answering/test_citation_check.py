@@ -128,3 +128,46 @@ def test_a_path_is_one_fact() -> None:
         "/var/games",
         "/etc/opt",
     }
+
+
+def test_a_quotation_must_be_in_its_passage_or_name_a_source() -> None:
+    """The 1.5B "quoted" the Developer's Reference for a fact it does not state; the
+    sentence passed the score on the page header's words alone. A quotation of four words or
+    more must be found word for word (line breaks, bullets and curly apostrophes aside) in
+    the passage, the question, or the sources' file and section names."""
+    passage = (
+        "Debian Developer’s Reference, Release 12.18\n3.2.4 Going on vacation gracefully\n"
+        "It is common for developers to have periods of absence, whether those are planned\n"
+        "vacations or simply being buried in other work.\n• Orphan all your packages, as "
+        "described in Orphaning a package."
+    )
+    invented = (
+        "The Debian Developer’s Reference, Release 12.18, states that "
+        '"Debian Developers get paid vacation days each year."'
+    )
+    assert missing_facts(invented, passage) == (
+        "Debian Developers get paid vacation days each year.",
+    )
+    quoted = 'It says to "orphan all your packages, as described in Orphaning a package".'
+    assert missing_facts(quoted, passage) == ()
+    assert (
+        missing_facts(
+            "The name comes from “Monty Python's Flying Circus” [1].",
+            "Monty Python’s Flying Circus",
+        )
+        == ()
+    )
+    section = 'See "SSL/TLS Strong Encryption: FAQ > Certificates" for the pass-phrase.'
+    heading = "SSL/TLS Strong Encryption: FAQ > Certificates"
+    assert heading in missing_facts(section, passage)
+    places = (
+        "html/apache2.ssl.ssl_faq.html, section “SSL/TLS Strong Encryption: FAQ > Certificates”"
+    )
+    assert heading not in missing_facts(section, passage, places=places)
+    # the words between two short quotations are not a quotation
+    assert (
+        missing_facts('Sets are called "vaults" here; it lists the "vaults" to manage.', passage)
+        == ()
+    )
+    # across languages a quotation is translated: not compared
+    assert missing_facts(invented, passage, capitalised=False) == ()
