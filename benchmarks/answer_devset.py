@@ -46,7 +46,12 @@ from app.eval_answers import (  # noqa: E402
 )
 from ingest.cli import ingest_folder  # noqa: E402
 from rag_core.answering.assembly import open_answering  # noqa: E402
-from rag_core.answering.prompt import DEFAULT_WORDING, NOT_FOUND, Wording  # noqa: E402
+from rag_core.answering.prompt import (  # noqa: E402
+    DEFAULT_WORDING,
+    EXACT_VALUES_INSTRUCTION,
+    NOT_FOUND,
+    Wording,
+)
 from rag_core.settings import Settings  # noqa: E402
 
 # --set NAME: the QA file, its own documents (None: gold files only) and the collection
@@ -215,6 +220,12 @@ def main() -> None:
     parser.add_argument(
         "--instruction", help="the line after the question, instead of the wording's"
     )
+    parser.add_argument(
+        "--exact-values",
+        action="store_true",
+        help="the line after the question asks for the sources' exact numbers, names and "
+        "commands (measured: not the default)",
+    )
     parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
     parser.add_argument(
         "--log", type=Path, help="append one JSON line per question as it is answered"
@@ -250,6 +261,8 @@ def main() -> None:
         wording = replace(wording, best_last=True)
     if args.instruction:
         wording = replace(wording, instruction=args.instruction)
+    if args.exact_values:
+        wording = replace(wording, instruction=EXACT_VALUES_INSTRUCTION)
     with_model = not args.retrieve_only or args.translate
     with open_answering(settings, with_model=with_model, wording=wording) as answering:
         collection = answering.store.meta()  # what built it: embedder, backend, languages
