@@ -230,9 +230,10 @@ def missing_facts(
         bounded = (rf"(?<![^\W\d]){re.escape(f)}(?!\w)" for f in forms)
         if not any(re.search(pattern, lowered) for pattern in bounded):
             missing.append(name)
-    if capitalised:
+    quotations = quotations_in(claim) if capitalised else []
+    if quotations:
         said = _word_run(f"{known}\n{places}")
-        missing += [q for q in quotations_in(claim) if _word_run(q) not in said]
+        missing += [q for q in quotations if _word_run(q) not in said]
     return tuple(missing)
 
 

@@ -40,7 +40,7 @@ INSTRUCTION = (
 # measured, not the default: the 1.5B reads the values better (answers-corpus keyword recall
 # 0.822 -> 0.862), but the 0.5B then answers the Spanish hotel question "not found"
 # (README, "What the model is told after the question"; benchmarks/answer_devset.py
-# --instruction)
+# --exact-values)
 EXACT_VALUES_INSTRUCTION = (
     "Answer from the sources above, applied to this case, with the exact numbers, names and "
     "commands they give, ending each sentence with its source number like [1]."
