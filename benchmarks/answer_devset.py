@@ -213,18 +213,9 @@ def main() -> None:
         help="round 1's wording and every retrieved passage (no relevance margin)",
     )
     parser.add_argument(
-        "--best-last",
-        action="store_true",
-        help="the most relevant passage written last, next to the question",
-    )
-    parser.add_argument(
-        "--instruction", help="the line after the question, instead of the wording's"
-    )
-    parser.add_argument(
-        "--exact-values",
-        action="store_true",
-        help="the line after the question asks for the sources' exact numbers, names and "
-        "commands (measured: not the default)",
+        "--instruction",
+        help="the line after the question, instead of the wording's: the text itself, or "
+        "'exact-values' for EXACT_VALUES_INSTRUCTION (measured: not the default)",
     )
     parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
     parser.add_argument(
@@ -257,12 +248,9 @@ def main() -> None:
     started = time.perf_counter()
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
-    if args.best_last:
-        wording = replace(wording, best_last=True)
     if args.instruction:
-        wording = replace(wording, instruction=args.instruction)
-    if args.exact_values:
-        wording = replace(wording, instruction=EXACT_VALUES_INSTRUCTION)
+        named = {"exact-values": EXACT_VALUES_INSTRUCTION}
+        wording = replace(wording, instruction=named.get(args.instruction, args.instruction))
     with_model = not args.retrieve_only or args.translate
     with open_answering(settings, with_model=with_model, wording=wording) as answering:
         collection = answering.store.meta()  # what built it: embedder, backend, languages
@@ -285,9 +273,7 @@ def main() -> None:
     translating = with_model and settings.translate_questions_to != "off"
     result["questions_translated_by"] = args.model if translating else None
     result["collection"] = {k: v for k, v in collection.items() if k != "schema_version"}
-    result["wording"] = ("baseline" if args.baseline else "current") + (
-        ", best last" if args.best_last else ""
-    )
+    result["wording"] = "baseline" if args.baseline else "current"
     result["instruction"] = wording.instruction
     result["wall_s"] = round(time.perf_counter() - started, 1)
     if args.out:

@@ -197,11 +197,37 @@ def quotations_in(claim: str) -> list[str]:
     return [q for q in _QUOTATION.findall(claim) if len(_WORD.findall(q)) >= 4]
 
 
-def _word_run(text: str) -> str:
-    """The text's words, lowercased, one space apart: a quotation compared word by word
-    (the passage's line breaks, bullets, curly apostrophes and punctuation left out)."""
-    words = _WORD.findall(text.replace("’", "'").lower())
-    return f" {' '.join(words)} "
+def _words(text: str) -> list[str]:
+    """The text's words, lowercased (line breaks, bullets, curly apostrophes and
+    punctuation left out): a quotation is compared word by word."""
+    return _WORD.findall(text.replace("’", "'").lower())
+
+
+QUOTED_SHARE = 0.75  # of a quotation's word pairs, found in one stretch of the text
+
+
+def quoted_in(quotation: str, text: str) -> bool:
+    """Whether the text says the quotation: three in four of its consecutive word pairs
+    stand within one stretch of the text twice its length. A model quoting from memory
+    changes a word or two ("If your bug report has been filed already, you should submit
+    your comments by sending e-mail to …" for "If there is an existing bug report
+    #<number>, you should submit your comments by sending e-mail to …"); an invented
+    quotation shares a pair or two with its passage, not most of them."""
+    quoted = _words(quotation)
+    pairs = list(itertools.pairwise(quoted))
+    if not pairs:
+        return True
+    words = _words(text)
+    span = 2 * len(quoted)
+    needed = QUOTED_SHARE * len(pairs)
+    wanted = set(pairs)
+    starts = [i for i, pair in enumerate(itertools.pairwise(words)) if pair in wanted]
+    for start in starts:
+        stretch = words[start : start + span]
+        found = set(itertools.pairwise(stretch))
+        if sum(pair in found for pair in pairs) >= needed:
+            return True
+    return False
 
 
 def missing_facts(
@@ -232,8 +258,8 @@ def missing_facts(
             missing.append(name)
     quotations = quotations_in(claim) if capitalised else []
     if quotations:
-        said = _word_run(f"{known}\n{places}")
-        missing += [q for q in quotations if _word_run(q) not in said]
+        said = f"{known}\n{places}"
+        missing += [q for q in quotations if not quoted_in(q, said)]
     return tuple(missing)
 
 

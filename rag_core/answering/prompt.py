@@ -40,7 +40,7 @@ INSTRUCTION = (
 # measured, not the default: the 1.5B reads the values better (answers-corpus keyword recall
 # 0.822 -> 0.862), but the 0.5B then answers the Spanish hotel question "not found"
 # (README, "What the model is told after the question"; benchmarks/answer_devset.py
-# --exact-values)
+# --instruction exact-values)
 EXACT_VALUES_INSTRUCTION = (
     "Answer from the sources above, applied to this case, with the exact numbers, names and "
     "commands they give, ending each sentence with its source number like [1]."
@@ -79,9 +79,6 @@ class Wording:
 
     system: str = SYSTEM_PROMPT
     instruction: str = INSTRUCTION
-    # the best passage written last, next to the question (numbers still follow relevance:
-    # [1] is the best); a passage and its continuation stay in their order
-    best_last: bool = False
 
 
 DEFAULT_WORDING = Wording()
@@ -222,30 +219,9 @@ def build_prompt(
         budget -= cost
         if budget <= 0:
             break
-    if wording.best_last:
-        blocks = _best_last(chosen, blocks)
     user = "Sources:\n" + "\n".join(blocks) + tail
     messages = [{"role": "system", "content": wording.system}, {"role": "user", "content": user}]
     return Prompt(messages, chosen, count_tokens(wording.system) + count_tokens(user))
-
-
-def _best_last(chosen: Sequence[PromptSource], blocks: list[str]) -> list[str]:
-    """The blocks in reverse order of relevance, each passage still followed by its
-    continuation (the next chunk of its file, given right after it)."""
-    groups: list[list[str]] = []
-    for index, block in enumerate(blocks):
-        previous = chosen[index - 1].source if index else None
-        current = chosen[index].source
-        if (
-            previous is not None
-            and previous.source == current.source
-            and previous.file_hash == current.file_hash
-            and current.chunk_index == previous.chunk_index + 1
-        ):
-            groups[-1].append(block)
-        else:
-            groups.append([block])
-    return [block for group in reversed(groups) for block in group]
 
 
 def _cut_to_tokens(text: str, tokens: int, count_tokens: Callable[[str], int]) -> str:

@@ -5,7 +5,6 @@ from dataclasses import replace
 from rag_core.answering.citation_check import split_sentences
 from rag_core.answering.citations import cite
 from rag_core.answering.prompt import (
-    DEFAULT_WORDING,
     SYSTEM_PROMPT,
     build_prompt,
     merge_overlaps,
@@ -56,19 +55,6 @@ def test_sources_are_numbered_fenced_and_fit_the_budget() -> None:
     assert "Question: What is fact 3?" in user
     assert 1 < len(prompt.sources) < 20
     assert words(SYSTEM_PROMPT) + words(user) <= 900 - 200
-
-
-def test_best_last_writes_the_best_passage_next_to_the_question() -> None:
-    best = source("best.pdf", "The best passage.", 0, page=3, index=4)
-    continuation = source("best.pdf", "Its continuation.", 500, page=4, index=5)
-    other = source("other.pdf", "Another passage.", 0, index=0)
-    wording = replace(DEFAULT_WORDING, best_last=True)
-    prompt = build_prompt("Which?", [best, continuation, other], words, 900, 200, wording=wording)
-    user = prompt.messages[1]["content"]
-    # numbers still follow relevance; the best passage and its continuation come last, in order
-    assert [s.n for s in prompt.sources] == [1, 2, 3]
-    assert user.index("[3] other.pdf") < user.index("[1] best.pdf") < user.index("[2] best.pdf")
-    assert user.index("[2] best.pdf") < user.index("Question: Which?")
 
 
 def test_instructions_inside_documents_are_removed_before_prompting() -> None:
