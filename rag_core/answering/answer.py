@@ -29,6 +29,7 @@ from rag_core.answering.prompt import (
 )
 from rag_core.answering.question_translation import QuestionTranslator
 from rag_core.answering.relevance_gate import floor_for, translation_passes
+from rag_core.answering.repetition import repeat_start, without_repetition
 from rag_core.answering.retrieval import Retrieval, Retriever, Source
 from rag_core.answering.safety import REMOVED, leaked_words
 from rag_core.answering.unknown_names import unknown_names
@@ -43,6 +44,7 @@ from rag_core.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, translator
 from rag_core.observability import telemetry
 from rag_core.settings import Settings
 
+_SENTENCE_END = re.compile(r"[.!?\n]")  # a piece that may complete a sentence
 UNKNOWN_NAMES = N_("None of the documents mentions {names}.")
 INJECTION_REFUSAL = N_(
     "The passages found contain text that tries to instruct the assistant, and the draft "
@@ -316,10 +318,9 @@ class AnswerEngine:
         pieces: list[str] = []
         with self._slot(on_wait) as lease:
             waited_ms = lease.waited_s * 1000 if lease else 0.0
+            generation = model.stream_chat(prompt.messages, self._settings.answer_tokens, stats)
             try:
-                for piece in model.stream_chat(
-                    prompt.messages, self._settings.answer_tokens, stats
-                ):
+                for piece in generation:
                     if lease is not None and lease.expired():
                         raise AnswerTimeout(
                             _(
@@ -329,9 +330,14 @@ class AnswerEngine:
                         )
                     pieces.append(piece)
                     yield piece
+                    ended = _SENTENCE_END.search(piece)
+                    if ended and repeat_start("".join(pieces), finished=False) is not None:
+                        break  # a loop: the rest would repeat it up to the token limit
             except Exception:
                 telemetry.MODEL_ERRORS.inc()
                 raise
+            finally:
+                generation.close()  # frees the model (or the server's slot) now
         conclude(answer, "".join(pieces), prompt, self._checker)
         stats.queued_ms += waited_ms
         _record_timings(answer, stats, prompt, started, prompt_ready, waited_ms)
@@ -371,7 +377,7 @@ def conclude(
     _ = translator(answer.language)
     answer.model_text, answer.prompt_sources = model_text, list(prompt.sources)
     # a small model sometimes copies a passage whole, removal marker included
-    raw = model_text.replace(REMOVED, "").strip()
+    raw = without_repetition(model_text.replace(REMOVED, "").strip())
     answer.text, answer.citations = cite(raw, prompt.sources)
     answer.refused = _is_not_found(answer.text)
     if answer.refused:  # includes a model that produced nothing usable

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,7 +64,9 @@ class ChatModel(Protocol):
 
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
-    ) -> Iterator[str]: ...
+    ) -> Generator[str, None, None]:
+        """The answer's pieces; closed early, it stops generating."""
+        ...
 
 
 class LlamaCppChat:
@@ -101,7 +103,7 @@ class LlamaCppChat:
 
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         waited = time.perf_counter()
         with self._lock:
             started = time.perf_counter()
@@ -113,21 +115,24 @@ class LlamaCppChat:
                 temperature=self._temperature,
                 stream=True,
             )
-            for chunk in chunks:
-                delta = chunk["choices"][0].get("delta", {}).get("content")
-                if not delta:
-                    continue
-                if not stats.first_token_ms:
-                    stats.first_token_ms = (time.perf_counter() - started) * 1000
-                stats.completion_tokens += 1
-                yield delta
-            stats.total_ms = (time.perf_counter() - started) * 1000
-            perf = self._read_perf()
-            stats.prompt_tokens = int(perf.get("n_p_eval", 0))
-            stats.prompt_eval_ms = float(perf.get("t_p_eval_ms", 0.0))
-            stats.decode_ms = float(perf.get("t_eval_ms", 0.0))
-            if perf.get("n_eval"):
-                stats.completion_tokens = int(perf["n_eval"])
+            try:
+                for chunk in chunks:
+                    delta = chunk["choices"][0].get("delta", {}).get("content")
+                    if not delta:
+                        continue
+                    if not stats.first_token_ms:
+                        stats.first_token_ms = (time.perf_counter() - started) * 1000
+                    stats.completion_tokens += 1
+                    yield delta
+            finally:  # also when the caller stops early (an answer repeating itself)
+                chunks.close()
+                stats.total_ms = (time.perf_counter() - started) * 1000
+                perf = self._read_perf()
+                stats.prompt_tokens = int(perf.get("n_p_eval", 0))
+                stats.prompt_eval_ms = float(perf.get("t_p_eval_ms", 0.0))
+                stats.decode_ms = float(perf.get("t_eval_ms", 0.0))
+                if perf.get("n_eval"):
+                    stats.completion_tokens = int(perf["n_eval"])
 
     def _reset_perf(self) -> None:
         try:
@@ -183,7 +188,7 @@ class OpenAICompatibleChat:
 
     def stream_chat(
         self, messages: Sequence[Message], max_tokens: int, stats: GenerationStats
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         import httpx
 
         started = time.perf_counter()
