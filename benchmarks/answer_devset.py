@@ -50,6 +50,7 @@ from rag_core.answering.prompt import (  # noqa: E402
     DEFAULT_WORDING,
     EXACT_VALUES_INSTRUCTION,
     NOT_FOUND,
+    PLAIN_INSTRUCTION,
     Wording,
 )
 from rag_core.settings import Settings  # noqa: E402
@@ -215,7 +216,8 @@ def main() -> None:
     parser.add_argument(
         "--instruction",
         help="the line after the question, instead of the wording's: the text itself, or "
-        "'exact-values' for EXACT_VALUES_INSTRUCTION (measured: not the default)",
+        "'plain' (the line before the values were asked for) or 'exact-values' (both measured, "
+        "not the default)",
     )
     parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
     parser.add_argument(
@@ -249,7 +251,7 @@ def main() -> None:
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
     if args.instruction:
-        named = {"exact-values": EXACT_VALUES_INSTRUCTION}
+        named = {"plain": PLAIN_INSTRUCTION, "exact-values": EXACT_VALUES_INSTRUCTION}
         wording = replace(wording, instruction=named.get(args.instruction, args.instruction))
     with_model = not args.retrieve_only or args.translate
     with open_answering(settings, with_model=with_model, wording=wording) as answering:

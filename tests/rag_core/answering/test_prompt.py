@@ -5,6 +5,7 @@ from dataclasses import replace
 from rag_core.answering.citation_check import split_sentences
 from rag_core.answering.citations import cite
 from rag_core.answering.prompt import (
+    INSTRUCTION,
     SYSTEM_PROMPT,
     build_prompt,
     merge_overlaps,
@@ -51,7 +52,7 @@ def test_sources_are_numbered_fenced_and_fit_the_budget() -> None:
     assert prompt.messages[0]["content"] == SYSTEM_PROMPT  # fixed: stays in the KV cache
     user = prompt.messages[1]["content"]
     assert user.index("[1] doc0.pdf, page 1") < user.index("[2] doc1.pdf")
-    assert user.rstrip().endswith("like [1].")  # the question comes after the sources
+    assert user.rstrip().endswith(INSTRUCTION)  # the question comes after the sources
     assert "Question: What is fact 3?" in user
     assert 1 < len(prompt.sources) < 20
     assert words(SYSTEM_PROMPT) + words(user) <= 900 - 200
