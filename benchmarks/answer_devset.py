@@ -50,7 +50,7 @@ from rag_core.answering.prompt import (  # noqa: E402
     DEFAULT_WORDING,
     EXACT_VALUES_INSTRUCTION,
     NOT_FOUND,
-    PLAIN_INSTRUCTION,
+    VALUES_INSTRUCTION,
     Wording,
 )
 from rag_core.settings import Settings  # noqa: E402
@@ -216,8 +216,7 @@ def main() -> None:
     parser.add_argument(
         "--instruction",
         help="the line after the question, instead of the wording's: the text itself, or "
-        "'plain' (the line before the values were asked for) or 'exact-values' (both measured, "
-        "not the default)",
+        "'values' or 'exact-values' (both measured, not the default)",
     )
     parser.add_argument("--skip-ingest", action="store_true", help="use the collection as is")
     parser.add_argument(
@@ -251,7 +250,7 @@ def main() -> None:
     outcomes = []
     wording = BASELINE if args.baseline else DEFAULT_WORDING
     if args.instruction:
-        named = {"plain": PLAIN_INSTRUCTION, "exact-values": EXACT_VALUES_INSTRUCTION}
+        named = {"values": VALUES_INSTRUCTION, "exact-values": EXACT_VALUES_INSTRUCTION}
         wording = replace(wording, instruction=named.get(args.instruction, args.instruction))
     with_model = not args.retrieve_only or args.translate
     with open_answering(settings, with_model=with_model, wording=wording) as answering:
